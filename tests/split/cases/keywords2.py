@@ -1,0 +1,10 @@
+try:
+    pass
+finally	:
+    pass
+try:
+    pass
+except\
+:
+    pass
+final = 1

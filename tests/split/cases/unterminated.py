@@ -1,0 +1,6 @@
+x = "unterminated
+y = 1
+z = 'also
+w = """
+"""
+v = 2
