@@ -20,77 +20,72 @@ enum {
     SPLIT_STRING_ESCAPE,
 };
 
-#define SPLIT_FLAG_TRIPLE (1) // the current string is triple-quoted
-#define SPLIT_FLAG_CR (2) // the last byte was CR, so an LF is part of it
-#define SPLIT_FLAG_STMT (4) // a statement has begun
-#define SPLIT_FLAG_DECORATOR (8) // the current statement began with @
-
 // Matching `NAME = const(...)` at the start of a statement.
 enum {
-    CONST_NO,
-    CONST_START,
-    CONST_NAME,
-    CONST_EQ,
-    CONST_VALUE,
-    CONST_PAREN,
-    CONST_ARGS,
-    CONST_TAIL,
-    CONST_WORD, // CONST_WORD + n: matched n bytes of "const"
+    SPLIT_CONST_NO,
+    SPLIT_CONST_START,
+    SPLIT_CONST_NAME,
+    SPLIT_CONST_EQ,
+    SPLIT_CONST_VALUE,
+    SPLIT_CONST_PAREN,
+    SPLIT_CONST_ARGS,
+    SPLIT_CONST_TAIL,
+    SPLIT_CONST_WORD, // SPLIT_CONST_WORD + n: matched n bytes of "const"
 };
 
 static const char *const split_keywords[] = {"else", "elif", "except", "finally"};
 
-static bool is_blank(uint8_t c) {
+static bool split_is_blank(uint8_t c) {
     return c == ' ' || c == '\t' || c == '\f' || c == '\v';
 }
 
 // Bytes >= 0x80 are UTF-8 and belong to identifiers, as in the lexer.
-static bool is_head_of_identifier(uint8_t c) {
+static bool split_is_head_of_identifier(uint8_t c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c >= 0x80;
 }
 
-static bool is_tail_of_identifier(uint8_t c) {
-    return is_head_of_identifier(c) || (c >= '0' && c <= '9');
+static bool split_is_tail_of_identifier(uint8_t c) {
+    return split_is_head_of_identifier(c) || (c >= '0' && c <= '9');
 }
 
-static void const_feed(pyexec_split_t *sp, uint8_t c) {
+static void split_const_feed(pyexec_split_t *sp, uint8_t c) {
     uint8_t s = sp->const_state;
     switch (s) {
-        case CONST_NO:
+        case SPLIT_CONST_NO:
             return;
-        case CONST_START:
-            s = is_head_of_identifier(c) ? CONST_NAME : CONST_NO;
+        case SPLIT_CONST_START:
+            s = split_is_head_of_identifier(c) ? SPLIT_CONST_NAME : SPLIT_CONST_NO;
             break;
-        case CONST_NAME:
-            if (is_tail_of_identifier(c)) {
+        case SPLIT_CONST_NAME:
+            if (split_is_tail_of_identifier(c)) {
                 break;
             }
-            s = c == '=' ? CONST_VALUE : is_blank(c) ? CONST_EQ : CONST_NO;
+            s = c == '=' ? SPLIT_CONST_VALUE : split_is_blank(c) ? SPLIT_CONST_EQ : SPLIT_CONST_NO;
             break;
-        case CONST_EQ:
-            s = c == '=' ? CONST_VALUE : is_blank(c) ? CONST_EQ : CONST_NO;
+        case SPLIT_CONST_EQ:
+            s = c == '=' ? SPLIT_CONST_VALUE : split_is_blank(c) ? SPLIT_CONST_EQ : SPLIT_CONST_NO;
             break;
-        case CONST_VALUE:
-            s = c == 'c' ? CONST_WORD + 1 : is_blank(c) ? CONST_VALUE : CONST_NO;
+        case SPLIT_CONST_VALUE:
+            s = c == 'c' ? SPLIT_CONST_WORD + 1 : split_is_blank(c) ? SPLIT_CONST_VALUE : SPLIT_CONST_NO;
             break;
-        case CONST_WORD + 5:
-        case CONST_PAREN:
-            s = c == '(' ? CONST_ARGS : is_blank(c) ? CONST_PAREN : CONST_NO;
+        case SPLIT_CONST_WORD + 5:
+        case SPLIT_CONST_PAREN:
+            s = c == '(' ? SPLIT_CONST_ARGS : split_is_blank(c) ? SPLIT_CONST_PAREN : SPLIT_CONST_NO;
             break;
-        case CONST_ARGS:
+        case SPLIT_CONST_ARGS:
             // only a closing bracket can bring the depth back to 0
             if (sp->depth == 0) {
-                s = CONST_TAIL;
+                s = SPLIT_CONST_TAIL;
             }
             break;
-        case CONST_TAIL:
+        case SPLIT_CONST_TAIL:
             // the rest of a comment is never fed here
-            if (!(is_blank(c) || c == '\n' || c == '#' || c == ';')) {
-                s = CONST_NO;
+            if (!(split_is_blank(c) || c == '\n' || c == '#' || c == ';')) {
+                s = SPLIT_CONST_NO;
             }
             break;
         default:
-            s = c == (uint8_t)"const"[s - CONST_WORD] ? s + 1 : CONST_NO;
+            s = c == (uint8_t)"const"[s - SPLIT_CONST_WORD] ? s + 1 : SPLIT_CONST_NO;
             break;
     }
     sp->const_state = s;
@@ -109,7 +104,7 @@ static void split_code(pyexec_split_t *sp, uint8_t c) {
             sp->state = SPLIT_COMMENT;
             break;
         case '\\':
-            // a continuation is a blank to const_feed, so tell it later
+            // a continuation is a blank to split_const_feed, so tell it later
             sp->state = SPLIT_BACKSLASH;
             return;
         case '\'':
@@ -134,13 +129,13 @@ static void split_code(pyexec_split_t *sp, uint8_t c) {
             }
             break;
     }
-    const_feed(sp, c);
+    split_const_feed(sp, c);
 }
 
 static void split_string(pyexec_split_t *sp, uint8_t c) {
     sp->state = SPLIT_STRING;
     if (c == sp->quote) {
-        if (!(sp->flags & SPLIT_FLAG_TRIPLE) || ++sp->count == 3) {
+        if (!sp->triple || ++sp->count == 3) {
             sp->state = SPLIT_CODE;
         }
         return;
@@ -149,20 +144,16 @@ static void split_string(pyexec_split_t *sp, uint8_t c) {
     if (c == '\\') {
         // in raw strings too, a backslash keeps the next byte in the string
         sp->state = SPLIT_STRING_ESCAPE;
-    } else if (c == '\n' && !(sp->flags & SPLIT_FLAG_TRIPLE)) {
+    } else if (c == '\n' && !sp->triple) {
         // unterminated: the compiler reports it, go on after the newline
         split_code(sp, c);
     }
 }
 
 static void split_statement(pyexec_split_t *sp, uint8_t c) {
-    sp->flags |= SPLIT_FLAG_STMT;
-    if (c == '@') {
-        sp->flags |= SPLIT_FLAG_DECORATOR;
-    } else {
-        sp->flags &= ~SPLIT_FLAG_DECORATOR;
-    }
-    sp->const_state = CONST_START;
+    sp->stmt_seen = true;
+    sp->decorator = c == '@';
+    sp->const_state = SPLIT_CONST_START;
 }
 
 static size_t split_line_start(pyexec_split_t *sp, uint8_t c) {
@@ -170,7 +161,7 @@ static size_t split_line_start(pyexec_split_t *sp, uint8_t c) {
         // a blank line
         return 0;
     }
-    if (is_blank(c)) {
+    if (split_is_blank(c)) {
         // an indented line continues the statement (or is an error)
         sp->state = SPLIT_CODE;
         return 0;
@@ -184,12 +175,12 @@ static size_t split_line_start(pyexec_split_t *sp, uint8_t c) {
         return 0;
     }
     size_t n = 0;
-    if (sp->flags & SPLIT_FLAG_DECORATOR) {
+    if (sp->decorator) {
         // the decorated def or class, or another decorator
         if (c != '@') {
-            sp->flags &= ~SPLIT_FLAG_DECORATOR;
+            sp->decorator = false;
         }
-    } else if (!(sp->flags & SPLIT_FLAG_STMT)) {
+    } else if (!sp->stmt_seen) {
         // the first statement is not reported
         split_statement(sp, c);
     } else if (c == 'e' || c == 'f') {
@@ -211,9 +202,9 @@ static size_t split_keyword(pyexec_split_t *sp, uint8_t c) {
         if (!(sp->keywords & (1 << i))) {
             continue;
         }
-        uint8_t k = split_keywords[i][sp->count];
+        uint8_t k = (uint8_t)split_keywords[i][sp->count];
         if (k == '\0') {
-            if (!is_tail_of_identifier(c)) {
+            if (!split_is_tail_of_identifier(c)) {
                 // `else:` and the like continue the previous statement
                 split_code(sp, c);
                 return 0;
@@ -230,7 +221,7 @@ static size_t split_keyword(pyexec_split_t *sp, uint8_t c) {
     // a name such as `elsewhere` or `f`: a new statement
     size_t n = sp->count + 1;
     split_statement(sp, 'e');
-    sp->const_state = CONST_NAME;
+    sp->const_state = SPLIT_CONST_NAME;
     split_code(sp, c);
     return n;
 }
@@ -242,14 +233,14 @@ void pyexec_split_init(pyexec_split_t *sp) {
 
 size_t pyexec_split_feed(pyexec_split_t *sp, uint8_t c) {
     // CR LF and lone CR are newlines, as the lexer converts them
-    if (sp->flags & SPLIT_FLAG_CR) {
-        sp->flags &= ~SPLIT_FLAG_CR;
+    if (sp->cr) {
+        sp->cr = false;
         if (c == '\n') {
             return 0;
         }
     }
     if (c == '\r') {
-        sp->flags |= SPLIT_FLAG_CR;
+        sp->cr = true;
         c = '\n';
     }
 
@@ -284,7 +275,7 @@ size_t pyexec_split_feed(pyexec_split_t *sp, uint8_t c) {
         case SPLIT_OPEN_QUOTE:
             if (c == sp->quote) {
                 if (++sp->count == 3) {
-                    sp->flags |= SPLIT_FLAG_TRIPLE;
+                    sp->triple = true;
                     sp->count = 0;
                     sp->state = SPLIT_STRING;
                 }
@@ -292,7 +283,7 @@ size_t pyexec_split_feed(pyexec_split_t *sp, uint8_t c) {
                 // an empty string
                 split_code(sp, c);
             } else {
-                sp->flags &= ~SPLIT_FLAG_TRIPLE;
+                sp->triple = false;
                 split_string(sp, c);
             }
             break;
@@ -312,5 +303,5 @@ bool pyexec_split_pending(const pyexec_split_t *sp) {
 }
 
 bool pyexec_split_const_def(const pyexec_split_t *sp) {
-    return sp->const_state == CONST_ARGS || sp->const_state == CONST_TAIL;
+    return sp->const_state == SPLIT_CONST_ARGS || sp->const_state == SPLIT_CONST_TAIL;
 }

@@ -30,7 +30,10 @@ typedef struct _pyexec_split_t {
     uint8_t count; // quotes seen at a string's start or end, or bytes held
     uint8_t keywords; // continuation keywords still matching the held bytes
     uint8_t const_state;
-    uint8_t flags;
+    bool triple; // the current string is triple-quoted
+    bool cr; // the last byte was CR, so an LF after it is part of that newline
+    bool stmt_seen; // the first statement has begun
+    bool decorator; // the current statement began with @
 } pyexec_split_t;
 
 // Start before the first byte of a module.
