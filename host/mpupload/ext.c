@@ -1,0 +1,382 @@
+/* The firmware/pyexec extensions of proto/PROTOCOL.md part B, host side:
+ * capability query (B.1), blocks (B.2), streamed execution (B.3) and streamed
+ * .mpy (B.4). Stock boards answer R\x00 and the callers fall back to part A. */
+#include <string.h>
+
+#include "engine.h"
+#include "engine_int.h"
+#include "err.h"
+#include "mpu_proto.h"
+
+uint32_t mpu_crc32(uint32_t crc, const uint8_t *buf, size_t n) {
+    crc = ~crc;
+    for (size_t i = 0; i < n; i++) {
+        crc ^= buf[i];
+        for (int k = 0; k < 8; k++) {
+            crc = (crc >> 1) ^ (MPU_PROTO_CRC32_POLY & (0u - (crc & 1)));
+        }
+    }
+    return ~crc;
+}
+
+int mpu_engine_caps(struct mpu_engine *e, uint8_t *rec, size_t n) {
+    if (e->caps_len < 0) {
+        if (e->o.no_raw_paste || e->raw_paste == 0) {
+            /* Old firmware: every \x05 request costs a raw REPL restart; don't ask. */
+            e->caps_len = 0;
+        } else {
+            int r = mpu_eng_negotiate(e, MPU_PROTO_SUB_INFO);
+            if (r < 0) {
+                return r;
+            }
+            e->caps_len = 0;
+            if (r == 1) {
+                int64_t deadline = mpu_eng_after(e, e->o.answer_ms);
+                uint8_t len, buf[255];
+                r = mpu_eng_read_n(e, &len, 1, deadline, "capability record length");
+                if (r == MPU_OK && len) {
+                    r = mpu_eng_read_n(e, buf, len, deadline, "capability record");
+                }
+                if (r < 0) {
+                    return r;
+                }
+                r = mpu_eng_wait_for(e, ">", deadline);
+                if (r < 0) {
+                    return mpu_eng_fail(e, r == MPU_ERR_TIMEOUT ? MPU_ERR_PROTO : r,
+                        "no prompt after the capability record; got \"%s\"", mpu_eng_seen(e));
+                }
+                memset(e->caps, 0, sizeof(e->caps));
+                memcpy(e->caps, buf, len < sizeof(e->caps) ? len : sizeof(e->caps));
+                e->caps_len = len ? len : 1;
+            }
+        }
+    }
+    size_t k = (size_t)e->caps_len < n ? (size_t)e->caps_len : n;
+    memcpy(rec, e->caps, k);
+    return e->caps_len;
+}
+
+/* B.3 frame parser state. */
+enum { S_OUTSIDE, S_OUT, S_STATUS, S_ERR };
+
+struct stream {
+    int state;
+    unsigned window;
+    size_t credit;
+    int eod;        /* the board read our end of data */
+    int end_sent;   /* we sent \x04 (or \x03) */
+    int failed;     /* an exception text came */
+    int done;       /* '>' read */
+};
+
+/* Handle board bytes of a streamed execution. */
+static int stream_bytes(struct mpu_engine *e, struct stream *st, const uint8_t *b, size_t n) {
+    size_t run = 0; /* start of the current output/error run */
+    for (size_t i = 0; i < n; i++) {
+        uint8_t c = b[i];
+        switch (st->state) {
+        case S_OUT:
+        case S_ERR:
+            if (c != MPU_PROTO_F_OUT_END) {
+                continue;
+            }
+            if (i > run) {
+                if (st->state == S_OUT && e->sink.out) {
+                    e->sink.out(e->sink.ctx, b + run, i - run);
+                } else if (st->state == S_ERR) {
+                    e->tb_len += i - run;
+                    if (e->sink.err) {
+                        e->sink.err(e->sink.ctx, b + run, i - run);
+                    }
+                }
+            }
+            st->state = st->state == S_OUT ? S_STATUS : S_OUTSIDE;
+            continue;
+        case S_STATUS:
+            if (c == MPU_PROTO_F_OK) {
+                st->state = S_OUTSIDE;
+            } else if (c == MPU_PROTO_F_ERR) {
+                st->state = S_ERR;
+                st->failed = 1;
+                run = i + 1;
+            } else {
+                return mpu_eng_fail(e, MPU_ERR_PROTO, "streamed execution: bad status byte after output: \"%s\"",
+                    mpu_eng_seen(e));
+            }
+            continue;
+        case S_OUTSIDE:
+            if (c == MPU_PROTO_F_CREDIT) {
+                st->credit += st->window;
+            } else if (c == MPU_PROTO_F_OUT) {
+                st->state = S_OUT;
+                run = i + 1;
+            } else if (c == MPU_PROTO_F_ERR) {
+                st->state = S_ERR;
+                st->failed = 1;
+                run = i + 1;
+            } else if (c == MPU_PROTO_F_EOD) {
+                st->eod = 1;
+            } else if (c == MPU_PROTO_F_DONE && (st->eod || st->failed)) {
+                st->done = 1;
+                e->in_raw = 1;
+                return MPU_OK;
+            } else {
+                return mpu_eng_fail(e, MPU_ERR_PROTO, "streamed execution: unexpected frame byte: \"%s\"",
+                    mpu_eng_seen(e));
+            }
+            continue;
+        }
+    }
+    if (n > run && (st->state == S_OUT || st->state == S_ERR)) {
+        if (st->state == S_OUT && e->sink.out) {
+            e->sink.out(e->sink.ctx, b + run, n - run);
+        } else if (st->state == S_ERR) {
+            e->tb_len += n - run;
+            if (e->sink.err) {
+                e->sink.err(e->sink.ctx, b + run, n - run);
+            }
+        }
+    }
+    return MPU_OK;
+}
+
+int mpu_engine_exec_stream(struct mpu_engine *e, const uint8_t *code, size_t len) {
+    e->detail[0] = 0;
+    e->sent = 0;
+    e->tb_len = 0;
+    if (!e->in_raw) {
+        return mpu_eng_fail(e, MPU_ERR_ARG, "not in the raw REPL");
+    }
+    int r = mpu_eng_negotiate(e, MPU_PROTO_SUB_EXEC_STREAM);
+    if (r < 0) {
+        return r;
+    }
+    if (r == 0) {
+        return mpu_engine_exec(e, code, len);
+    }
+    e->in_raw = 0;
+    e->mode = MPU_MODE_STREAM;
+    uint8_t w[2];
+    r = mpu_eng_read_n(e, w, 2, mpu_eng_after(e, e->o.answer_ms), "window size");
+    if (r < 0) {
+        return r;
+    }
+    struct stream st = { .state = S_OUTSIDE };
+    st.window = (unsigned)w[0] | (unsigned)w[1] << 8;
+    st.credit = st.window;
+    if (st.window == 0) {
+        return mpu_eng_fail(e, MPU_ERR_PROTO, "streamed execution: window size 0");
+    }
+    size_t i = 0;
+    int interrupted = 0, timed_out = 0;
+    int64_t run_end = mpu_eng_after(e, e->o.run_ms);
+    while (!st.done) {
+        int can_send = !st.end_sent && !st.failed && i < len && st.credit > 0;
+        if (!st.end_sent && (st.failed || i == len)) {
+            int rr = mpu_eng_wr(e, "\x04", 1);
+            if (rr < 0) {
+                return rr;
+            }
+            st.end_sent = 1;
+            continue;
+        }
+        /* Don't wait while we may send; wait for credit with a limit only while no batch runs. */
+        int64_t deadline;
+        if (can_send) {
+            deadline = 0;
+        } else if (interrupted) {
+            deadline = mpu_eng_after(e, e->o.busy_ms);
+        } else if (st.state == S_OUTSIDE && !st.end_sent) {
+            deadline = mpu_eng_after(e, e->o.window_ms);
+        } else {
+            deadline = run_end;
+        }
+        uint8_t buf[1024];
+        r = mpu_eng_rd(e, buf, sizeof(buf), deadline, MPU_IO_RUNNING);
+        if (r == MPU_ERR_INTR || (r == 0 && !can_send && deadline == run_end && run_end >= 0 && !interrupted)) {
+            if (interrupted) {
+                return mpu_eng_fail(e, MPU_ERR_INTR, "interrupted twice; the board may still be running");
+            }
+            timed_out = r == 0;
+            interrupted = 1;
+            if ((r = mpu_eng_wr(e, "\x03", 1)) < 0) {
+                return r;
+            }
+            st.end_sent = 1;
+            continue;
+        }
+        if (r < 0) {
+            return mpu_eng_fail(e, r, "the link failed during streamed execution (%zu of %zu bytes sent)", i, len);
+        }
+        if (r == 0 && !can_send) {
+            if (interrupted) {
+                return mpu_eng_fail(e, MPU_ERR_BUSY, "the board ignored Ctrl-C for %d ms", e->o.busy_ms);
+            }
+            return mpu_eng_fail(e, MPU_ERR_TIMEOUT,
+                "streamed execution: no window credit within %d ms after %zu of %zu bytes",
+                e->o.window_ms, i, len);
+        }
+        if (r > 0) {
+            int sr = stream_bytes(e, &st, buf, (size_t)r);
+            if (sr < 0) {
+                return sr;
+            }
+            continue;
+        }
+        size_t k = len - i < st.credit ? len - i : st.credit;
+        if ((r = mpu_eng_wr(e, code + i, k)) < 0) {
+            return mpu_eng_fail(e, r, "the link failed after %zu of %zu bytes", i, len);
+        }
+        i += k;
+        st.credit -= k;
+        mpu_eng_progress(e, i, len);
+    }
+    if (interrupted) {
+        return mpu_eng_fail(e, timed_out ? MPU_ERR_TIMEOUT : MPU_ERR_INTR,
+            timed_out ? "the program ran longer than %d ms" : "interrupted", e->o.run_ms);
+    }
+    return st.failed ? MPU_ERR_EXCEPTION : MPU_OK;
+}
+
+static size_t put_block(uint8_t *out, uint8_t type, uint8_t seq, const uint8_t *p, size_t n) {
+    out[0] = MPU_PROTO_BLK_SYNC;
+    out[1] = type;
+    out[2] = seq;
+    out[3] = (uint8_t)(n & 0xff);
+    out[4] = (uint8_t)(n >> 8);
+    memcpy(out + 5, p, n);
+    uint32_t crc = mpu_crc32(0, out + 1, 4 + n);
+    for (int k = 0; k < 4; k++) {
+        out[5 + n + k] = (uint8_t)(crc >> (8 * k));
+    }
+    return 5 + n + 4;
+}
+
+/* The fatal \x18 + text + \x04, then '>': the text is the exception. */
+static int read_can(struct mpu_engine *e) {
+    int64_t deadline = mpu_eng_after(e, e->o.window_ms);
+    for (;;) {
+        uint8_t c;
+        int r = mpu_eng_rd(e, &c, 1, deadline, 0);
+        if (r <= 0) {
+            return mpu_eng_fail(e, r ? r : MPU_ERR_TIMEOUT, "the board's error text did not end");
+        }
+        if (c == MPU_PROTO_CTRL_D) {
+            break;
+        }
+        e->tb_len++;
+        if (e->sink.err) {
+            e->sink.err(e->sink.ctx, &c, 1);
+        }
+    }
+    int r = mpu_eng_wait_for(e, ">", deadline);
+    if (r < 0) {
+        return mpu_eng_fail(e, r == MPU_ERR_TIMEOUT ? MPU_ERR_PROTO : r, "no prompt after the board's error");
+    }
+    e->in_raw = 1;
+    return MPU_ERR_EXCEPTION;
+}
+
+int mpu_engine_exec_mpy(struct mpu_engine *e, const uint8_t *mpy, size_t len) {
+    e->detail[0] = 0;
+    e->sent = 0;
+    e->tb_len = 0;
+    if (!e->in_raw) {
+        return mpu_eng_fail(e, MPU_ERR_ARG, "not in the raw REPL");
+    }
+    int r = mpu_eng_negotiate(e, MPU_PROTO_SUB_MPY);
+    if (r < 0) {
+        return r;
+    }
+    if (r == 0) {
+        return mpu_eng_fail(e, MPU_ERR_SUPP, "the board has no streamed .mpy extension");
+    }
+    e->in_raw = 0;
+    uint8_t hdr[3];
+    r = mpu_eng_read_n(e, hdr, 3, mpu_eng_after(e, e->o.answer_ms), "block size and window");
+    if (r < 0) {
+        return r;
+    }
+    size_t bmax = (size_t)hdr[0] | (size_t)hdr[1] << 8;
+    unsigned k = hdr[2];
+    if (bmax < 4 || k == 0) {
+        return mpu_eng_fail(e, MPU_ERR_PROTO, "streamed .mpy: block size %zu, window %u", bmax, k);
+    }
+    if (bmax > 4096) {
+        bmax = 4096;
+    }
+    size_t ndata = (len + bmax - 1) / bmax;
+    size_t nblocks = ndata + 1; /* the E block */
+    size_t base = 0, next = 0;
+    int naks = 0, interrupted = 0;
+    uint8_t blk[4096 + 9];
+    while (base < nblocks) {
+        while (!interrupted && next < nblocks && next < base + k) {
+            size_t n;
+            if (next < ndata) {
+                size_t off = next * bmax;
+                size_t l = len - off < bmax ? len - off : bmax;
+                n = put_block(blk, MPU_PROTO_BLK_DATA, (uint8_t)next, mpy + off, l);
+            } else {
+                uint8_t le[4] = { (uint8_t)len, (uint8_t)(len >> 8), (uint8_t)(len >> 16), (uint8_t)(len >> 24) };
+                n = put_block(blk, MPU_PROTO_BLK_END, (uint8_t)next, le, 4);
+            }
+            if ((r = mpu_eng_wr(e, blk, n)) < 0) {
+                return mpu_eng_fail(e, r, "the link failed after %zu of %zu bytes", e->sent, len);
+            }
+            next++;
+        }
+        if (interrupted && next == base) {
+            /* All replies read: abort between blocks. */
+            if ((r = mpu_eng_wr(e, "\x03", 1)) < 0) {
+                return r;
+            }
+            r = read_can(e);
+            return r == MPU_ERR_EXCEPTION ? mpu_eng_fail(e, MPU_ERR_INTR, "interrupted") : r;
+        }
+        uint8_t rep[2];
+        r = mpu_eng_rd(e, rep, 1, mpu_eng_after(e, e->o.window_ms), 0);
+        if (r == MPU_ERR_INTR) {
+            interrupted = 1;
+            continue;
+        }
+        if (r == 0) {
+            return mpu_eng_fail(e, MPU_ERR_TIMEOUT, "streamed .mpy: no reply to block %zu within %d ms",
+                base, e->o.window_ms);
+        }
+        if (r < 0) {
+            return mpu_eng_fail(e, r, "the link failed after %zu of %zu bytes", e->sent, len);
+        }
+        if (rep[0] == MPU_PROTO_BLK_CAN) {
+            return read_can(e);
+        }
+        if (rep[0] != MPU_PROTO_BLK_ACK && rep[0] != MPU_PROTO_BLK_NAK) {
+            return mpu_eng_fail(e, MPU_ERR_PROTO, "streamed .mpy: unexpected reply \"%s\"", mpu_eng_seen(e));
+        }
+        r = mpu_eng_read_n(e, rep + 1, 1, mpu_eng_after(e, e->o.window_ms), "block reply");
+        if (r < 0) {
+            return r;
+        }
+        if (rep[1] != (uint8_t)base) {
+            return mpu_eng_fail(e, MPU_ERR_PROTO, "streamed .mpy: reply for block %u, expected %u",
+                rep[1], (unsigned)(uint8_t)base);
+        }
+        if (rep[0] == MPU_PROTO_BLK_ACK) {
+            base++;
+            naks = 0;
+            size_t done = base * bmax < len ? base * bmax : len;
+            mpu_eng_progress(e, done, len);
+        } else {
+            if (++naks > MPU_PROTO_BLK_MAX_RETRIES) {
+                return mpu_eng_fail(e, MPU_ERR_PROTO, "streamed .mpy: block %zu refused %d times", base, naks);
+            }
+            /* Go back N: resync, then everything from the refused block again. */
+            if ((r = mpu_eng_wr(e, MPU_PROTO_RESYNC, MPU_PROTO_RESYNC_LEN)) < 0) {
+                return r;
+            }
+            next = base;
+        }
+    }
+    e->mode = MPU_MODE_MPY_STREAM;
+    return mpu_eng_follow(e, 0);
+}
