@@ -3,11 +3,11 @@
 # split_build OUT CC [FLAGS...]: build the statement splitter's test driver
 # (tests/split/split_run.c) with the warnings the firmware must pass.
 split_build() {
-    _out=$1
-    _cc=$2
+    _split_out=$1
+    _split_cc=$2
     shift 2
-    "$_cc" -std=c99 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -Wshadow \
-        -I"$ROOT/firmware/pyexec" -I"$ROOT/tests/split" "$@" -o "$_out" \
+    "$_split_cc" -std=c99 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -Wshadow \
+        -I"$ROOT/firmware/pyexec" -I"$ROOT/tests/split" "$@" -o "$_split_out" \
         "$ROOT/tests/split/split_run.c" "$ROOT/firmware/pyexec/pyexec_split.c"
 }
 
