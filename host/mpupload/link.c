@@ -235,21 +235,17 @@ int mpu_link_fd(const struct mpu_link *l) {
 }
 
 int mpu_link_read(struct mpu_link *l, uint8_t *buf, size_t n, int timeout_ms) {
-    /* A tty in raw mode with VMIN = VTIME = 0 reads 0 bytes when there are none;
-     * elsewhere 0 means the other side closed. */
+    /* A tty in raw mode with VMIN = VTIME = 0 reads 0 bytes when there are none
+     * (and when hung up); elsewhere 0 means the other side closed. */
     int tty = l->kind == LINK_SERIAL || l->kind == LINK_TTY;
+    int hup = 0;
     for (int polled = 0;; polled = 1) {
         ssize_t r = read(l->fd, buf, n);
         if (r > 0) {
             return (int)r;
         }
-        if (r == 0 && !tty) {
+        if ((r == 0 && (!tty || hup)) || (r < 0 && errno == EIO)) {
             snprintf(l->errmsg, sizeof(l->errmsg), "the board closed the link");
-            return MPU_ERR_LINK;
-        }
-        if (r < 0 && errno == EIO) {
-            /* A pty whose other side has gone away. */
-            snprintf(l->errmsg, sizeof(l->errmsg), "the board closed the link (EIO)");
             return MPU_ERR_LINK;
         }
         if (r < 0 && errno != EAGAIN && errno != EINTR) {
@@ -266,10 +262,7 @@ int mpu_link_read(struct mpu_link *l, uint8_t *buf, size_t n, int timeout_ms) {
         if (pr < 0) {
             return set_err(l, "poll");
         }
-        if ((p.revents & (POLLHUP | POLLERR | POLLNVAL)) && !(p.revents & POLLIN)) {
-            snprintf(l->errmsg, sizeof(l->errmsg), "the board closed the link (hang-up)");
-            return MPU_ERR_LINK;
-        }
+        hup = (p.revents & (POLLHUP | POLLERR | POLLNVAL)) != 0;
     }
 }
 

@@ -31,7 +31,22 @@ static void emit(struct mpu_out *o, const char *stream, const char *buf, size_t 
     fflush(f);
 }
 
+/* JSON mode: one output event per line (or per 4 KB), not per read. */
+static void put_json(struct mpu_out *o, const char *buf, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        o->jline[o->jlen++] = buf[i];
+        if (buf[i] == '\n' || o->jlen == sizeof(o->jline)) {
+            emit(o, "stdout", o->jline, o->jlen);
+            o->jlen = 0;
+        }
+    }
+}
+
 static void put(struct mpu_out *o, const char *buf, size_t n) {
+    if (!o->capture && o->json) {
+        put_json(o, buf, n);
+        return;
+    }
     if (!o->capture) {
         emit(o, "stdout", buf, n);
         return;
@@ -91,6 +106,10 @@ static void tb_flush_line(struct mpu_out *o, int newline) {
 static void on_err(void *ctx, const uint8_t *buf, size_t n) {
     struct mpu_out *o = ctx;
     mpu_progress_clear(&o->progress);
+    if (o->jlen) {
+        emit(o, "stdout", o->jline, o->jlen);
+        o->jlen = 0;
+    }
     for (size_t i = 0; i < n; i++) {
         if (buf[i] == '\r') {
             continue;
@@ -119,6 +138,10 @@ void mpu_out_flush(struct mpu_out *o) {
     if (o->cr) {
         o->cr = 0;
         put(o, "\r", 1);
+    }
+    if (o->jlen) {
+        emit(o, "stdout", o->jline, o->jlen);
+        o->jlen = 0;
     }
     if (o->line_len) {
         tb_flush_line(o, 0);

@@ -18,6 +18,8 @@ struct mpu_out {
     char line[2048];     /**< the traceback line being collected */
     size_t line_len;
     int cr;              /**< a \r is held back from program output */
+    char jline[4096];    /**< JSON mode: program output up to a line end */
+    size_t jlen;
 };
 
 /** Set up output; path is the uploaded file, for traceback lines (may be NULL). */
