@@ -156,7 +156,7 @@ void gc_collect(void) {
     gc_collect_start();
     gc_helper_collect_regs_and_stack();
     gc_collect_end();
-    stats_heap_resync();
+    stats_heap_collected();
 }
 
 void nlr_jump_fail(void *val) {
@@ -340,6 +340,6 @@ int main(int argc, char **argv) {
         SIM_STATS_ADD(soft_resets, 1);
         gc_sweep_all();
         mp_deinit();
-        stats_heap_resync();
+        stats_heap_collected();
     }
 }

@@ -1,10 +1,12 @@
 // Heap statistics without touching MicroPython's sources: the linker wraps
 // gc_alloc, gc_realloc and gc_free (-Wl,--wrap=...), so every allocation
-// made outside gc.c passes through here. heap_used is the number of bytes
-// in allocated GC blocks: it grows by the block size of each allocation,
-// shrinks on explicit frees, and is recounted with gc_info() after every
-// collection (a sweep frees blocks without calling gc_free). heap_peak is
-// its maximum, so it is exact at block granularity.
+// made outside gc.c passes through here. heap_used counts the bytes in
+// allocated GC blocks: it grows by the block size of each allocation and
+// shrinks on explicit frees. A sweep frees blocks without calling gc_free,
+// so after a collection heap_used is only an upper bound; it is recounted
+// with gc_info() (which walks the whole heap, as costly as the sweep) only
+// when that bound would pass heap_peak. heap_peak is thus exact at block
+// granularity, at the cost of a recount per new peak, not per collection.
 
 #include <stdio.h>
 #include <unistd.h>
@@ -15,12 +17,18 @@
 
 sim_stats_t sim_stats;
 
+// heap_used may be above the truth: a collection ran since the last count.
+static bool stats_heap_stale;
+
 void *__real_gc_alloc(size_t n_bytes, unsigned int alloc_flags);
 void *__real_gc_realloc(void *ptr, size_t n_bytes, bool allow_move);
 void __real_gc_free(void *ptr);
 
 static void stats_heap_grow(size_t n) {
     // Only the MicroPython thread allocates, so no atomics are needed here.
+    if (stats_heap_stale && sim_stats.heap_used + n > sim_stats.heap_peak) {
+        stats_heap_resync();
+    }
     sim_stats.heap_used += n;
     if (sim_stats.heap_used > sim_stats.heap_peak) {
         sim_stats.heap_peak = sim_stats.heap_used;
@@ -74,9 +82,14 @@ void stats_heap_resync(void) {
     gc_info_t info;
     gc_info(&info);
     sim_stats.heap_used = info.used;
+    stats_heap_stale = false;
     if (info.used > sim_stats.heap_peak) {
         sim_stats.heap_peak = info.used;
     }
+}
+
+void stats_heap_collected(void) {
+    stats_heap_stale = true;
 }
 
 #define STAT(name) { #name, &sim_stats.name }
@@ -87,7 +100,7 @@ int stats_write(const char *path) {
         uint64_t *value;
     } fields[] = {
         STAT(heap_total), STAT(heap_peak), STAT(alloc_max), STAT(rx_dropped),
-        STAT(bytes_in), STAT(bytes_out), STAT(heap_used), STAT(soft_resets),
+        STAT(bytes_in), STAT(bytes_out), STAT(soft_resets),
         STAT(hard_resets),
     };
     char tmp[4096];
