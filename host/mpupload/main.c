@@ -456,7 +456,8 @@ int main(int argc, char **argv) {
                 return exit_code(r);
             }
         }
-        mpu_out_init(&out, o.json, o.progress, o.mpy ? NULL : file);
+        mpu_out_init(&out, o.json, o.progress, file);
+        out.tb.drop_stdin = o.mpy;
         c.forward_stdin = 1;
         c.source_name = file;
         if (o.mpy) {

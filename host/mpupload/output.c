@@ -95,6 +95,10 @@ static void on_out(void *ctx, const uint8_t *buf, size_t n) {
 static void tb_flush_line(struct mpu_out *o, int newline) {
     char out[2600];
     size_t n = mpu_tb_line(&o->tb, o->line, o->line_len, out, sizeof(out) - 1);
+    o->line_len = 0;
+    if (n == (size_t)-1) {
+        return;
+    }
     if (newline) {
         out[n++] = '\n';
     }

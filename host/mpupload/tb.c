@@ -9,7 +9,11 @@ static const char STDIN_FILE[] = "  File \"<stdin>\"";
 size_t mpu_tb_line(struct mpu_tb *tb, const char *line, size_t n, char *out, size_t out_len) {
     size_t o;
     const size_t sl = sizeof(STDIN_FILE) - 1;
-    if (n >= sl && memcmp(line, STDIN_FILE, sl) == 0 && tb->path) {
+    int is_stdin = n >= sl && memcmp(line, STDIN_FILE, sl) == 0;
+    if (is_stdin && tb->drop_stdin) {
+        return (size_t)-1;
+    }
+    if (is_stdin && tb->path && !tb->keep_stdin) {
         o = (size_t)snprintf(out, out_len, "  File \"%s\"%.*s", tb->path, (int)(n - sl), line + sl);
     } else {
         o = (size_t)snprintf(out, out_len, "%.*s", (int)n, line);

@@ -6,7 +6,9 @@
 
 /** What the traceback said, filled in as lines pass. */
 struct mpu_tb {
-    const char *path;      /**< the uploaded file, or NULL to leave <stdin> */
+    const char *path;      /**< the uploaded file, or NULL */
+    int keep_stdin;        /**< leave File "<stdin>" lines as they are (code that is not path's) */
+    int drop_stdin;        /**< drop File "<stdin>" lines (a loader wrapped around path's .mpy) */
     char exc_type[64];     /**< "ZeroDivisionError" */
     char exc_msg[256];     /**< "divide by zero" */
     int line;              /**< line of the innermost frame in path (or <stdin>), 0 if none */
@@ -15,7 +17,7 @@ struct mpu_tb {
 
 /**
  * Rewrite one traceback line (no line end) into out and note what it says.
- * @return the length written to out.
+ * @return the length written to out, or (size_t)-1 when the line is dropped.
  */
 size_t mpu_tb_line(struct mpu_tb *tb, const char *line, size_t n, char *out, size_t out_len);
 
