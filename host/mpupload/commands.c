@@ -299,10 +299,24 @@ static int mpy_via_file(struct mpu_cmd *c, struct mpu_session *s, const struct m
     const uint8_t *mpy, size_t len) {
     char code[1024];
     int r;
-    if (in->fs_size < 0) {
+    /* Can it write a file at all (a VFS root with nothing mounted says ENODEV)? */
+    snprintf(code, sizeof(code),
+        "try:\n open('%s.mpy','wb').close()\nexcept OSError as e:\n print('nofs',e)\n", MPY_NAME);
+    c->out->capture = 1;
+    c->out->cap_len = 0;
+    r = mpu_engine_exec(&s->eng, (const uint8_t *)code, strlen(code));
+    c->out->capture = 0;
+    if (r == MPU_OK && c->out->cap && strncmp(c->out->cap, "nofs", 4) == 0) {
+        c->out->cap[strcspn(c->out->cap, "\r\n")] = 0;
+        snprintf(c->detail, sizeof(c->detail),
+            "the board cannot write a file for the .mpy (%s) and has no streamed .mpy extension",
+            c->out->cap + 5);
+        return MPU_ERR_SUPP;
+    }
+    if (in->fs_size < 0 || r != MPU_OK) {
         snprintf(c->detail, sizeof(c->detail),
             "the board has no filesystem for the .mpy and no streamed .mpy extension");
-        return MPU_ERR_SUPP;
+        return r != MPU_OK ? r : MPU_ERR_SUPP;
     }
     if (in->stdin_buffer) {
         snprintf(code, sizeof(code),
