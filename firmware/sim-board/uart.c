@@ -316,9 +316,8 @@ void uart_wait_event(int timeout_ms) {
     pthread_mutex_unlock(&uart_lock);
 }
 
-void uart_tx(const char *buf, size_t len) {
-    SIM_STATS_ADD(bytes_out, len);
-    size_t total = len;
+// Write all of buf to the line, or give up if no host has the pty open.
+static void uart_write(const char *buf, size_t len) {
     while (len > 0) {
         if (uart_is_pty) {
             struct pollfd p = { .fd = uart_fd_out, .events = POLLOUT };
@@ -327,7 +326,7 @@ void uart_tx(const char *buf, size_t len) {
             }
             if (p.revents & POLLHUP) {
                 // No host: the bytes go nowhere.
-                break;
+                return;
             }
             if (!(p.revents & POLLOUT)) {
                 continue;
@@ -338,16 +337,32 @@ void uart_tx(const char *buf, size_t len) {
             buf += n;
             len -= n;
         } else if (n < 0 && errno != EAGAIN && errno != EINTR) {
-            break;
+            return;
         }
     }
-    if (uart_period_ns != 0) {
-        // Block as a UART without a TX FIFO does, until the last byte is out.
-        uint64_t now = uart_now_ns();
-        if (uart_tx_next_ns < now) {
-            uart_tx_next_ns = now;
-        }
-        uart_tx_next_ns += total * uart_period_ns;
+}
+
+void uart_tx(const char *buf, size_t len) {
+    SIM_STATS_ADD(bytes_out, len);
+    if (uart_period_ns == 0) {
+        uart_write(buf, len);
+        return;
+    }
+    // Send about a millisecond's worth at a time, each chunk when the line
+    // is free, and block until the last byte is out, as a UART driver
+    // without a deep TX FIFO does.
+    size_t chunk = 1000000 / uart_period_ns + 1;
+    uint64_t now = uart_now_ns();
+    if (uart_tx_next_ns < now) {
+        uart_tx_next_ns = now;
+    }
+    while (len > 0) {
+        size_t n = len < chunk ? len : chunk;
         uart_sleep_until(uart_tx_next_ns);
+        uart_write(buf, n);
+        uart_tx_next_ns += n * uart_period_ns;
+        buf += n;
+        len -= n;
     }
+    uart_sleep_until(uart_tx_next_ns);
 }
