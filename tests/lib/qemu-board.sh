@@ -7,7 +7,7 @@ qemu_require() {
     command -v qemu-system-arm >/dev/null || skip "qemu-system-arm is not installed"
 }
 
-# qemu_start ELF LINK: run ELF under qemu in the background, make LINK a symlink to its pty, wait (20 s at most) until the board answers, set QEMU_PID.
+# qemu_start ELF LINK: run ELF under qemu (niced by $QEMU_NICE if set) in the background, make LINK a symlink to its pty, wait (20 s at most) until the board answers, set QEMU_PID.
 qemu_start() {
     qemu_require
     [ -f "$1" ] || fail "qemu_start: $1: no such firmware (run make)"
@@ -17,7 +17,7 @@ qemu_start() {
     QEMU_N=$((${QEMU_N:-0} + 1))
     QEMU_LOG=$T/qemu.$QEMU_N.log
     : >"$QEMU_LOG"
-    qemu-system-arm -machine mps2-an385 -nographic -monitor null -semihosting \
+    nice -n "${QEMU_NICE:-0}" qemu-system-arm -machine mps2-an385 -nographic -monitor null -semihosting \
         -bios none -serial pty -kernel "$1" </dev/null >>"$QEMU_LOG" 2>&1 &
     QEMU_PID=$!
     CLEANUP_PIDS="$CLEANUP_PIDS $QEMU_PID"
