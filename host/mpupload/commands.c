@@ -45,7 +45,7 @@ int mpu_cmd_finish(struct mpu_cmd *c, struct mpu_session *s, int r) {
 }
 
 const char *mpu_mode_name(enum mpu_mode m) {
-    static const char *names[] = { "none", "raw-paste", "raw", "stream", "mpy-stream" };
+    static const char *names[] = { "none", "raw-paste", "raw", "stream", "mpy-stream", "raw-loader" };
     return names[m];
 }
 

@@ -28,6 +28,7 @@ void mpu_engine_init(struct mpu_engine *e, const struct mpu_io *io,
         e->o.window_ms = 10000;
         e->o.raw_chunk = 128;
         e->o.raw_pause_ms = 10;
+        e->o.raw_direct_max = 256;
         e->o.run_ms = -1;
     }
     e->raw_paste = -1;
@@ -424,7 +425,9 @@ int mpu_eng_follow(struct mpu_engine *e, int interrupted) {
     e->nseen = 0;
     for (;;) {
         uint8_t buf[1024];
-        int r = mpu_eng_rd(e, buf, sizeof(buf), deadline, phase < 2 ? MPU_IO_RUNNING : 0);
+        /* The user's input goes to the program only once any feed is complete. */
+        int running = phase < 2 && (!e->feed || e->fed >= e->feed->len);
+        int r = mpu_eng_rd(e, buf, sizeof(buf), deadline, running ? MPU_IO_RUNNING : 0);
         if (r == MPU_ERR_INTR || (r == 0 && phase < 2 && !interrupted)) {
             if (interrupted) {
                 return mpu_eng_fail(e, MPU_ERR_INTR, "interrupted twice; the board may still be running");
@@ -503,6 +506,38 @@ int mpu_eng_follow(struct mpu_engine *e, int interrupted) {
     }
 }
 
+/* Plain raw REPL has no flow control; anything longer than the board's receive
+ * buffer goes through a small loader (itself short enough to be safe) that asks
+ * for each 128-byte chunk with \x06 and exec()s the whole. */
+static int exec_loader(struct mpu_engine *e, const uint8_t *code, size_t len) {
+    char loader[400];
+    int n = snprintf(loader, sizeof(loader),
+        "import sys\n"
+        "def _mpu_l(n):\n"
+        " r=getattr(sys.stdin,'buffer',sys.stdin).read;b=bytearray()\n"
+        " while len(b)<n:\n"
+        "  k=min(n-len(b),%d);sys.stdout.write('\\x06');c=r(k)\n"
+        "  while len(c)<k:c+=r(k-len(c))\n"
+        "  b+=c\n"
+        " return bytes(b)\n"
+        "exec(_mpu_l(%zu))\n", MPU_LOADER_CHUNK, len);
+    struct mpu_feed feed = { code, len, MPU_LOADER_CHUNK };
+    e->mode = MPU_MODE_RAW_LOADER;
+    int r = send_raw(e, (const uint8_t *)loader, (size_t)n);
+    if (r < 0) {
+        return r;
+    }
+    if (e->sink.mode) {
+        e->sink.mode(e->sink.ctx, e->mode);
+    }
+    e->feed = &feed;
+    e->fed = 0;
+    r = mpu_eng_follow(e, 0);
+    e->feed = NULL;
+    e->sent = e->fed;
+    return r;
+}
+
 int mpu_engine_exec_feed(struct mpu_engine *e, const uint8_t *code, size_t len,
     const struct mpu_feed *feed) {
     e->detail[0] = 0;
@@ -526,6 +561,9 @@ int mpu_engine_exec_feed(struct mpu_engine *e, const uint8_t *code, size_t len,
     int interrupted = 0;
     if (e->raw_paste == 1 && !e->o.no_raw_paste) {
         e->mode = MPU_MODE_RAW_PASTE;
+        if (e->sink.mode) {
+            e->sink.mode(e->sink.ctx, e->mode);
+        }
         r = send_raw_paste(e, code, len, window);
         if (r < 0) {
             return r;
@@ -533,10 +571,16 @@ int mpu_engine_exec_feed(struct mpu_engine *e, const uint8_t *code, size_t len,
         interrupted = r;
     } else {
         e->mode = MPU_MODE_RAW;
+        if (!feed && e->o.raw_direct_max > 0 && len > (size_t)e->o.raw_direct_max) {
+            return exec_loader(e, code, len);
+        }
         r = send_raw(e, code, len);
         if (r < 0) {
             return r;
         }
+    }
+    if (e->sink.mode) {
+        e->sink.mode(e->sink.ctx, e->mode);
     }
     if (e->no_follow && !interrupted) {
         return MPU_OK;

@@ -25,6 +25,8 @@ struct mpu_sink {
     void (*out)(void *ctx, const uint8_t *buf, size_t n); /**< program output */
     void (*err)(void *ctx, const uint8_t *buf, size_t n); /**< traceback */
     void (*progress)(void *ctx, size_t sent, size_t total);
+    /** How the code goes (told before any output): file names in tracebacks depend on it. */
+    void (*mode)(void *ctx, int mode);
 };
 
 /** Timing and pacing; mpu_engine_init() fills in the defaults. */
@@ -35,6 +37,7 @@ struct mpu_engine_opts {
     int window_ms;    /**< wait for a raw-paste window credit */
     int raw_chunk;    /**< plain raw REPL: bytes per burst */
     int raw_pause_ms; /**< plain raw REPL: pause after each burst */
+    int raw_direct_max; /**< plain raw REPL: longer code goes through the loader (0: never) */
     int baud;         /**< line speed, to pace plain raw REPL bursts (0: unknown) */
     int run_ms;       /**< limit on the program's run time (-1: none) */
     int no_raw_paste; /**< never try raw-paste */
@@ -42,7 +45,17 @@ struct mpu_engine_opts {
 
 #define MPU_SEEN_MAX 160
 
-enum mpu_mode { MPU_MODE_NONE, MPU_MODE_RAW_PASTE, MPU_MODE_RAW, MPU_MODE_STREAM, MPU_MODE_MPY_STREAM };
+enum mpu_mode {
+    MPU_MODE_NONE,
+    MPU_MODE_RAW_PASTE,
+    MPU_MODE_RAW,
+    MPU_MODE_STREAM,
+    MPU_MODE_MPY_STREAM,
+    MPU_MODE_RAW_LOADER, /**< plain raw REPL, the code fed to a loader that exec()s it */
+};
+
+/** Chunk size of the raw REPL loader (half a 256-byte receive buffer). */
+#define MPU_LOADER_CHUNK 128
 
 /** Data sent to the running program in chunks, each one asked for by a \x06 it prints. */
 struct mpu_feed {

@@ -156,6 +156,9 @@ int mpu_engine_exec_stream(struct mpu_engine *e, const uint8_t *code, size_t len
     }
     e->in_raw = 0;
     e->mode = MPU_MODE_STREAM;
+    if (e->sink.mode) {
+        e->sink.mode(e->sink.ctx, e->mode);
+    }
     uint8_t w[2];
     r = mpu_eng_read_n(e, w, 2, mpu_eng_after(e, e->o.answer_ms), "window size");
     if (r < 0) {

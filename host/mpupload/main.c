@@ -418,6 +418,7 @@ int main(int argc, char **argv) {
     c.eng.window_ms = MPU_PROTO_RX_TIMEOUT_MS;
     c.eng.raw_chunk = 128;
     c.eng.raw_pause_ms = 10;
+    c.eng.raw_direct_max = 256;
     c.eng.baud = strncmp(o.port ? o.port : "", "exec:", 5) && strncmp(o.port ? o.port : "", "tcp:", 4) ? o.baud : 0;
     c.eng.run_ms = o.timeout > 0 ? (int)(o.timeout * 1000) : -1;
     c.eng.no_raw_paste = o.no_raw_paste;

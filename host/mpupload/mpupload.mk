@@ -5,7 +5,7 @@ MPU_DIR := host/mpupload
 MPU_OBJ := $(B)/obj/mpupload
 MPU_SRCS := $(filter-out $(MPU_DIR)/main.c,$(wildcard $(MPU_DIR)/*.c))
 MPU_HDRS := $(wildcard $(MPU_DIR)/*.h)
-MPU_ENGINE_SRCS := $(MPU_DIR)/engine.c $(MPU_DIR)/err.c
+MPU_ENGINE_SRCS := $(MPU_DIR)/engine.c $(MPU_DIR)/ext.c $(MPU_DIR)/err.c
 MPU_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 -g -Iproto \
 	$(shell pkg-config --cflags libserialport 2>/dev/null)
 MPU_LIBS := $(shell pkg-config --libs libserialport 2>/dev/null || echo -lserialport)

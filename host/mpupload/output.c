@@ -133,8 +133,18 @@ static void on_progress(void *ctx, size_t sent, size_t total) {
     mpu_progress_update(&o->progress, sent, total);
 }
 
+/* The raw REPL loader exec()s the code: its frames are "<string>", the
+ * loader's own "<stdin>" frame is noise. */
+static void on_mode(void *ctx, int mode) {
+    struct mpu_out *o = ctx;
+    if (mode == MPU_MODE_RAW_LOADER) {
+        o->tb.src_name = "<string>";
+        o->tb.drop_stdin = 1;
+    }
+}
+
 struct mpu_sink mpu_out_sink(struct mpu_out *o) {
-    struct mpu_sink s = { o, on_out, on_err, on_progress };
+    struct mpu_sink s = { o, on_out, on_err, on_progress, on_mode };
     return s;
 }
 

@@ -13,8 +13,11 @@ size_t mpu_tb_line(struct mpu_tb *tb, const char *line, size_t n, char *out, siz
     if (is_stdin && tb->drop_stdin) {
         return (size_t)-1;
     }
-    if (is_stdin && tb->path && !tb->keep_stdin) {
-        o = (size_t)snprintf(out, out_len, "  File \"%s\"%.*s", tb->path, (int)(n - sl), line + sl);
+    char src[80];
+    snprintf(src, sizeof(src), "  File \"%s\"", tb->src_name ? tb->src_name : "<stdin>");
+    size_t srcl = strlen(src);
+    if (n >= srcl && memcmp(line, src, srcl) == 0 && tb->path && !tb->keep_stdin) {
+        o = (size_t)snprintf(out, out_len, "  File \"%s\"%.*s", tb->path, (int)(n - srcl), line + srcl);
     } else {
         o = (size_t)snprintf(out, out_len, "%.*s", (int)n, line);
     }
@@ -25,7 +28,7 @@ size_t mpu_tb_line(struct mpu_tb *tb, const char *line, size_t n, char *out, siz
     if (n > 8 && memcmp(line, "  File \"", 8) == 0) {
         const char *ln = strstr(out, "\", line ");
         int is_ours = (tb->path && strncmp(out + 8, tb->path, strlen(tb->path)) == 0
-            && out[8 + strlen(tb->path)] == '"') || strncmp(out + 8, "<stdin>\"", 8) == 0;
+            && out[8 + strlen(tb->path)] == '"') || (!tb->path && strncmp(out + 8, "<stdin>\"", 8) == 0);
         if (ln && is_ours) {
             tb->line = atoi(ln + 8);
         }

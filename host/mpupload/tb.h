@@ -7,6 +7,7 @@
 /** What the traceback said, filled in as lines pass. */
 struct mpu_tb {
     const char *path;      /**< the uploaded file, or NULL */
+    const char *src_name;  /**< the frame name of the uploaded code: "<stdin>" (NULL), or "<string>" */
     int keep_stdin;        /**< leave File "<stdin>" lines as they are (code that is not path's) */
     int drop_stdin;        /**< drop File "<stdin>" lines (a loader wrapped around path's .mpy) */
     char exc_type[64];     /**< "ZeroDivisionError" */

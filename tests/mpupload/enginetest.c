@@ -102,8 +102,28 @@ static char *parse_str(char *s, struct buf *b) {
     return s + 1;
 }
 
+/* CRC-32 (zlib's), written independently of the engine's. */
+static uint32_t crc32_ref(const uint8_t *p, size_t n) {
+    static uint32_t table[256];
+    if (!table[1]) {
+        for (uint32_t i = 0; i < 256; i++) {
+            uint32_t c = i;
+            for (int k = 0; k < 8; k++) {
+                c = c & 1 ? 0xedb88320u ^ (c >> 1) : c >> 1;
+            }
+            table[i] = c;
+        }
+    }
+    uint32_t c = 0xffffffffu;
+    for (size_t i = 0; i < n; i++) {
+        c = table[(c ^ p[i]) & 0xff] ^ (c >> 8);
+    }
+    return c ^ 0xffffffffu;
+}
+
 static struct fake F;
-static struct buf code, want_out, want_err, detail_sub;
+static struct buf code, want_out, want_err, detail_sub, want_caps;
+static int have_caps;
 static int want_rc = 0, have_stdout = 0, have_stderr = 0;
 static long elapsed_min = -1;
 static char want_mode[32];
@@ -172,6 +192,44 @@ static void parse(const char *path, struct mpu_engine_opts *o) {
             struct ev *e = new_ev(EV_CLIENT);
             add(&F.client, code.p + off, len);
             e->cend = F.client.n;
+        } else if (!strcmp(kw, "client-block")) {
+            /* client-block D SEQ OFF LEN (a slice of the code) or client-block E SEQ LEN. */
+            char type;
+            unsigned seq;
+            size_t off = 0, len = 0;
+            uint8_t blk[70000];
+            if (sscanf(rest, "%c %u %zu %zu", &type, &seq, &off, &len) < 3) {
+                die("client-block TYPE SEQ [OFF] LEN");
+            }
+            const uint8_t *payload = code.p + off;
+            uint8_t le[4];
+            if (type == 'E') {
+                len = off;
+                le[0] = (uint8_t)len;
+                le[1] = (uint8_t)(len >> 8);
+                le[2] = (uint8_t)(len >> 16);
+                le[3] = (uint8_t)(len >> 24);
+                payload = le;
+                len = 4;
+            } else if (off + len > code.n) {
+                die("client-block beyond the code");
+            }
+            blk[0] = 0xa5;
+            blk[1] = (uint8_t)type;
+            blk[2] = (uint8_t)seq;
+            blk[3] = (uint8_t)len;
+            blk[4] = (uint8_t)(len >> 8);
+            memcpy(blk + 5, payload, len);
+            uint32_t crc = crc32_ref(blk + 1, 4 + len);
+            for (int k = 0; k < 4; k++) {
+                blk[5 + len + k] = (uint8_t)(crc >> (8 * k));
+            }
+            struct ev *e = new_ev(EV_CLIENT);
+            add(&F.client, blk, len + 9);
+            e->cend = F.client.n;
+        } else if (!strcmp(kw, "caps")) {
+            parse_str(rest, &want_caps);
+            have_caps = 1;
         } else if (!strcmp(kw, "stall")) {
             new_ev(EV_STALL);
         } else if (!strcmp(kw, "hangup")) {
@@ -215,7 +273,7 @@ static void parse(const char *path, struct mpu_engine_opts *o) {
             if (0) {
             }
             OPT(answer_ms); OPT(quiet_ms); OPT(busy_ms); OPT(window_ms); OPT(raw_chunk);
-            OPT(raw_pause_ms); OPT(baud); OPT(run_ms); OPT(no_raw_paste);
+            OPT(raw_pause_ms); OPT(baud); OPT(run_ms); OPT(no_raw_paste); OPT(raw_direct_max);
             else {
                 die("unknown opt %s", name);
             }
@@ -340,7 +398,7 @@ static void on_err(void *ctx, const uint8_t *b, size_t n) {
 static int run_script(const char *path) {
     struct mpu_engine e;
     struct mpu_io io = { NULL, fk_read, fk_write, fk_now };
-    struct mpu_sink sink = { NULL, on_out, on_err, NULL };
+    struct mpu_sink sink = { NULL, on_out, on_err, NULL, NULL };
     /* Defaults, then the script's opts. */
     mpu_engine_init(&e, &io, &sink, NULL);
     struct mpu_engine_opts o = e.o;
@@ -352,6 +410,7 @@ static int run_script(const char *path) {
     add(&code, "", 0);
     add(&want_out, "", 0);
     add(&want_err, "", 0);
+    add(&want_caps, "", 0);
 
     int rc = MPU_OK;
     char *save = NULL;
@@ -362,6 +421,22 @@ static int run_script(const char *path) {
             rc = mpu_engine_enter(&e, 1);
         } else if (!strcmp(op, "exec")) {
             rc = mpu_engine_exec(&e, code.p, code.n);
+        } else if (!strcmp(op, "caps")) {
+            uint8_t rec[16];
+            rc = mpu_engine_caps(&e, rec, sizeof(rec));
+            if (rc >= 0) {
+                char a[100], b[100];
+                size_t k = rc > 16 ? 16 : (size_t)rc;
+                if (have_caps && (k != want_caps.n || memcmp(rec, want_caps.p, k))) {
+                    failf("caps \"%s\", expected \"%s\"", mpu_escape(rec, k, a, sizeof(a)),
+                        mpu_escape(want_caps.p, want_caps.n, b, sizeof(b)));
+                }
+                rc = MPU_OK;
+            }
+        } else if (!strcmp(op, "exec-stream")) {
+            rc = mpu_engine_exec_stream(&e, code.p, code.n);
+        } else if (!strcmp(op, "exec-mpy")) {
+            rc = mpu_engine_exec_mpy(&e, code.p, code.n);
         } else if (!strcmp(op, "soft-reset")) {
             rc = mpu_engine_soft_reset(&e);
         } else if (!strcmp(op, "leave")) {
@@ -393,7 +468,7 @@ static int run_script(const char *path) {
     if (!F.failure[0] && detail_sub.n && !strstr(e.detail, (char *)detail_sub.p)) {
         failf("detail \"%s\" does not contain \"%s\"", e.detail, detail_sub.p);
     }
-    static const char *modes[] = { "none", "raw-paste", "raw" };
+    static const char *modes[] = { "none", "raw-paste", "raw", "stream", "mpy-stream", "raw-loader" };
     if (!F.failure[0] && want_mode[0] && strcmp(want_mode, modes[e.mode])) {
         failf("mode %s, expected %s", modes[e.mode], want_mode);
     }
@@ -409,6 +484,12 @@ static int run_script(const char *path) {
 }
 
 int main(int argc, char **argv) {
+    /* Both CRC-32s against the standard check value first. */
+    if (crc32_ref((const uint8_t *)"123456789", 9) != 0xcbf43926u
+        || mpu_crc32(0, (const uint8_t *)"123456789", 9) != 0xcbf43926u) {
+        printf("FAIL: CRC-32 check value\n");
+        return 1;
+    }
     if (argc != 2) {
         fprintf(stderr, "usage: %s SCRIPT.bs\n", argv[0]);
         return 2;
