@@ -187,11 +187,14 @@ int mpu_cmd_reset(struct mpu_cmd *c, int hard) {
         /* Wait (2 s at most) for the board to go: its link closes, or it prints a banner. */
         uint8_t buf[256];
         int64_t end = mpu_now_ms() + 2000;
-        while (mpu_now_ms() < end) {
-            int n = mpu_link_read(s.link, buf, sizeof(buf), (int)(end - mpu_now_ms()));
+        int quiet = (int)(end - mpu_now_ms());
+        while (quiet > 0) {
+            int n = mpu_link_read(s.link, buf, sizeof(buf), quiet);
             if (n <= 0) {
                 break;
             }
+            /* It talks (its boot banner): done once it has been quiet for 300 ms. */
+            quiet = (int)(end - mpu_now_ms()) < 300 ? (int)(end - mpu_now_ms()) : 300;
         }
     }
     return mpu_cmd_finish(c, &s, r);

@@ -54,3 +54,9 @@ $(B)/mpupload.1: $(MPU_DIR)/mpupload.1.md $(MPU_DIR)/md2man.py $(PYTHON_STAMP)
 	$(Q)if command -v pandoc >/dev/null 2>&1; then pandoc -s -t man $< -o $@; \
 	else $$(cat $(PYTHON_STAMP)) $(MPU_DIR)/md2man.py $< > $@.tmp && mv $@.tmp $@; fi
 ALL_TARGETS += $(B)/mpupload.1
+
+# Speed figures (printed, not asserted); part of `make bench`.
+.PHONY: bench-mpupload
+bench-mpupload: $(MPU_BIN) $(PYTHON_STAMP)
+	$(Q)tests/mpupload/bench.sh
+BENCH_TARGETS += bench-mpupload
