@@ -67,9 +67,14 @@
 #define MICROPY_PY_DEFLATE_COMPRESS         (1)
 #define MICROPY_PY_ASYNCIO                  (0)
 
-// The UART model wakes the MicroPython thread when input arrives.
+// The UART model wakes the MicroPython thread when input arrives, and its
+// RX "interrupt" is masked in atomic sections (uart.c).
 void sim_board_wait_event(int timeout_ms);
+void uart_irq_disable(void);
+void uart_irq_enable(void);
 #define MICROPY_INTERNAL_WFE(TIMEOUT_MS)    sim_board_wait_event(TIMEOUT_MS)
+#define MICROPY_BEGIN_ATOMIC_SECTION()      (uart_irq_disable(), 0)
+#define MICROPY_END_ATOMIC_SECTION(state)   ((void)(state), uart_irq_enable())
 
 // Type definitions for the host machine.
 typedef intptr_t mp_int_t;
