@@ -43,26 +43,36 @@ print("%-44s %8d bytes %7.2f s %8.1f KB/s  %s, exit %d" % (sys.argv[2], r["bytes
 PYEOF
 }
 
-pyboard_figure() { # pyboard_figure LABEL BOARD-BIN FILE BOARD-ARGS...
-    label=$1 bin=$2 file=$3
-    shift 3
+other_figure() { # other_figure LABEL TOOL BOARD-BIN FILE BOARD-ARGS...: pyboard.py or mpremote
+    label=$1 tool=$2 bin=$3 file=$4
+    shift 4
     mpu_board "$bin" "$T/b" "$@"
     start=$(date +%s.%N)
-    "$PYTHON" "$MPY/tools/pyboard.py" -d "$T/b" "$file" >/dev/null 2>&1 || true
+    if [ "$tool" = pyboard.py ]; then
+        "$PYTHON" "$MPY/tools/pyboard.py" -d "$T/b" "$file" >"$T/other" 2>&1 || true
+    else
+        PYTHONPATH=$MPY/tools/mpremote "$PYTHON" -m mpremote connect "$T/b" run "$file" >"$T/other" 2>&1 || true
+    fi
     end=$(date +%s.%N)
     mpu_board_stop
-    "$PYTHON" -c "import sys; s=float(sys.argv[2])-float(sys.argv[1]); b=int(sys.argv[3]); print('%-44s %8d bytes %7.2f s %8.1f KB/s  pyboard.py' % (sys.argv[4], b, s, b/s/1000))" \
-        "$start" "$end" "$(wc -c <"$file")" "$label"
+    if [ "$(tail -1 "$T/other" | tr -d "\r")" != ok ]; then
+        printf '%-44s failed: %s\n' "$label" "$(tail -1 "$T/other")"
+        return
+    fi
+    "$PYTHON" -c "import sys; s=float(sys.argv[2])-float(sys.argv[1]); b=int(sys.argv[3]); print('%-44s %8d bytes %7.2f s %8.1f KB/s  %s' % (sys.argv[4], b, s, b/s/1000, sys.argv[5]))" \
+        "$start" "$end" "$(wc -c <"$file")" "$label" "$tool"
 }
 
 UP=$BUILD/sim-board-upstream
 PX=$BUILD/sim-board
 figure "stock, pty, 100 KB, raw-paste" "$UP" --heap 2M -- run "$T/s100k.py"
 figure "stock, pty, 100 KB, raw REPL loader" "$UP" --heap 2M -- --no-raw-paste run "$T/s100k.py"
-pyboard_figure "stock, pty, 100 KB" "$UP" "$T/s100k.py" --heap 2M
+other_figure "stock, pty, 100 KB" pyboard.py "$UP" "$T/s100k.py" --heap 2M
+other_figure "stock, pty, 100 KB" mpremote "$UP" "$T/s100k.py" --heap 2M
 figure "stock, 115200, rx-buf 256, 20 KB, raw-paste" "$UP" --baud 115200 --rx-buf 256 -- --baud 115200 run "$T/s20k.py"
 figure "stock, 115200, rx-buf 256, 20 KB, loader" "$UP" --baud 115200 --rx-buf 256 -- --baud 115200 --no-raw-paste run "$T/s20k.py"
-pyboard_figure "stock, 115200, rx-buf 256, 20 KB" "$UP" "$T/s20k.py" --baud 115200 --rx-buf 256
+other_figure "stock, 115200, rx-buf 256, 20 KB" pyboard.py "$UP" "$T/s20k.py" --baud 115200 --rx-buf 256
+other_figure "stock, 115200, rx-buf 256, 20 KB" mpremote "$UP" "$T/s20k.py" --baud 115200 --rx-buf 256
 figure "stock, pty, 1 MB, heap 256K" "$UP" --heap 256K -- run "$T/s1m.py"
 figure "firmware/pyexec, pty, 1 MB, heap 256K" "$PX" --heap 256K -- run "$T/s1m.py"
 figure "firmware/pyexec, pty, 1 MB, --mpy" "$PX" --heap 256K -- run --mpy "$T/s1m.py"
