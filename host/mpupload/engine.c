@@ -514,11 +514,11 @@ static int exec_loader(struct mpu_engine *e, const uint8_t *code, size_t len) {
     int n = snprintf(loader, sizeof(loader),
         "import sys\n"
         "def _mpu_l(n):\n"
-        " r=getattr(sys.stdin,'buffer',sys.stdin).read;b=bytearray()\n"
-        " while len(b)<n:\n"
-        "  k=min(n-len(b),%d);sys.stdout.write('\\x06');c=r(k)\n"
+        " r=getattr(sys.stdin,'buffer',sys.stdin).read;b=bytearray(n);i=0\n"
+        " while i<n:\n"
+        "  k=min(n-i,%d);sys.stdout.write('\\x06');c=r(k)\n"
         "  while len(c)<k:c+=r(k-len(c))\n"
-        "  b+=c\n"
+        "  b[i:i+k]=c;i+=k\n"
         " return bytes(b)\n"
         "exec(_mpu_l(%zu))\n", MPU_LOADER_CHUNK, len);
     struct mpu_feed feed = { code, len, MPU_LOADER_CHUNK };
@@ -543,6 +543,11 @@ int mpu_engine_exec_feed(struct mpu_engine *e, const uint8_t *code, size_t len,
     e->detail[0] = 0;
     e->sent = 0;
     e->board_abort = 0;
+    if (len == 0) {
+        /* An empty program would be a soft reset in the raw REPL. */
+        code = (const uint8_t *)"\n";
+        len = 1;
+    }
     e->feed = feed;
     e->fed = 0;
     if (!e->in_raw) {
