@@ -195,7 +195,8 @@ int mpu_engine_exec_stream(struct mpu_engine *e, const uint8_t *code, size_t len
             deadline = run_end;
         }
         uint8_t buf[1024];
-        r = mpu_eng_rd(e, buf, sizeof(buf), deadline, MPU_IO_RUNNING);
+        /* The user's input must not mix with the program text: only after the board read its end. */
+        r = mpu_eng_rd(e, buf, sizeof(buf), deadline, st.eod ? MPU_IO_RUNNING : 0);
         if (r == MPU_ERR_INTR || (r == 0 && !can_send && deadline == run_end && run_end >= 0 && !interrupted)) {
             if (interrupted) {
                 return mpu_eng_fail(e, MPU_ERR_INTR, "interrupted twice; the board may still be running");
