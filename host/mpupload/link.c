@@ -292,25 +292,6 @@ int mpu_link_write(struct mpu_link *l, const uint8_t *buf, size_t n) {
     return MPU_OK;
 }
 
-int mpu_link_pulse_reset(struct mpu_link *l) {
-    if (l->kind == LINK_SERIAL) {
-        /* The classic auto-reset circuit: EN low via RTS, IO0 high via DTR, then release. */
-        mpu_serial_set_lines(l->sp, 0, 1);
-        struct timespec ts = { 0, 100 * 1000 * 1000 };
-        nanosleep(&ts, NULL);
-        mpu_serial_set_lines(l->sp, 0, 0);
-        return MPU_OK;
-    }
-    if (l->kind == LINK_TTY) {
-        set_modem_line(l->fd, TIOCM_RTS, 1);
-        struct timespec ts = { 0, 100 * 1000 * 1000 };
-        nanosleep(&ts, NULL);
-        set_modem_line(l->fd, TIOCM_RTS, 0);
-        return MPU_OK;
-    }
-    return MPU_ERR_SUPP;
-}
-
 const char *mpu_link_last_error(const struct mpu_link *l) {
     return l->errmsg;
 }

@@ -39,9 +39,6 @@ int mpu_link_read(struct mpu_link *l, uint8_t *buf, size_t n, int timeout_ms);
 /** Write all n bytes. @return MPU_OK or MPU_ERR_LINK. */
 int mpu_link_write(struct mpu_link *l, const uint8_t *buf, size_t n);
 
-/** Pulse DTR/RTS low for a hard reset, where the link has them. @return MPU_OK or MPU_ERR_SUPP. */
-int mpu_link_pulse_reset(struct mpu_link *l);
-
 /** @return the last OS-level error message of this link ("" when none). */
 const char *mpu_link_last_error(const struct mpu_link *l);
 

@@ -74,17 +74,6 @@ int mpu_serial_list(struct mpu_port_info **ports) {
     return (int)n;
 }
 
-int mpu_serial_set_lines(void *handle, int dtr, int rts) {
-    struct sp_port *sp = handle;
-    if (dtr >= 0 && sp_set_dtr(sp, dtr ? SP_DTR_ON : SP_DTR_OFF) != SP_OK) {
-        return MPU_ERR_LINK;
-    }
-    if (rts >= 0 && sp_set_rts(sp, rts ? SP_RTS_ON : SP_RTS_OFF) != SP_OK) {
-        return MPU_ERR_LINK;
-    }
-    return MPU_OK;
-}
-
 int mpu_serial_open(const char *name, int baud, int dtr, int rts, int *fd,
     void **handle, char *err, size_t err_len) {
     struct sp_port *sp = NULL;

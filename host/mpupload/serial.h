@@ -25,14 +25,11 @@ int mpu_serial_list(struct mpu_port_info **ports);
 /**
  * Open a serial port with libserialport: 8N1, no flow control.
  * @param[out] fd a non-blocking file descriptor to read, write and poll.
- * @param[out] handle to pass to mpu_serial_close() and mpu_serial_set_lines().
+ * @param[out] handle to pass to mpu_serial_close().
  * @return MPU_OK, MPU_ERR_ARG when libserialport refuses the name, MPU_ERR_LINK otherwise.
  */
 int mpu_serial_open(const char *name, int baud, int dtr, int rts, int *fd,
     void **handle, char *err, size_t err_len);
-
-/** Set DTR/RTS (-1: leave alone). */
-int mpu_serial_set_lines(void *handle, int dtr, int rts);
 
 /** Close a port opened by mpu_serial_open(). */
 void mpu_serial_close(void *handle);
