@@ -184,7 +184,11 @@ static int report(const struct opts *o, const char *command, struct mpu_cmd *c, 
         fprintf(stderr, "mpupload: %s\n", hint);
     }
     if (err != MPU_OK && err != MPU_ERR_EXCEPTION && !(err == MPU_ERR_INTR && o->quiet)) {
-        errorf(o, "%s: %s", mpu_strerror(err), c->detail[0] ? c->detail : "");
+        if (!c->detail[0] || !strcmp(c->detail, mpu_strerror(err))) {
+            errorf(o, "%s%s", mpu_strerror(err), "");
+        } else {
+            errorf(o, "%s: %s", mpu_strerror(err), c->detail);
+        }
     }
     if (err == MPU_OK && o->progress != 0 && !o->quiet && !o->json && c->total && c->elapsed_ms > 500
         && (o->progress == 1 || isatty(2))) {
