@@ -39,7 +39,10 @@ $(MPU_ENGINETEST_ASAN): tests/mpupload/enginetest.c $(MPU_ENGINE_SRCS) $(MPU_HDR
 mpupload: $(MPU_BIN)
 
 # `make install-mpupload PREFIX=... DESTDIR=...`: binary, man page, bash completion.
+# `make install` depends on it (other parts may add their own prerequisites).
 PREFIX ?= /usr/local
+.PHONY: install
+install: install-mpupload
 install-mpupload: $(MPU_BIN) $(B)/mpupload.1
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
 		$(DESTDIR)$(PREFIX)/share/bash-completion/completions
