@@ -214,7 +214,7 @@ static void *uart_reader(void *arg) {
             if (next_ns < now) {
                 next_ns = now;
             }
-        } else if (n == 0 || (errno != EAGAIN && errno != EINTR && !uart_is_pty)) {
+        } else if (!uart_is_pty && (n == 0 || (errno != EAGAIN && errno != EINTR))) {
             // End of input on stdin: the MicroPython thread exits once it
             // has consumed the ring.
             pthread_mutex_lock(&uart_lock);
@@ -225,7 +225,7 @@ static void *uart_reader(void *arg) {
                 uart_sleep_ms(UART_IDLE_MS);
                 uart_poll_cb();
             }
-        } else if (errno == EIO) {
+        } else if (n == 0 || errno == EIO) {
             // The host closed the pty between poll and read.
             uart_sleep_ms(UART_IDLE_MS / 2);
         }
