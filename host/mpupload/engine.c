@@ -467,7 +467,7 @@ int mpu_eng_follow(struct mpu_engine *e, int interrupted) {
                 }
                 continue;
             }
-            int ack = e->feed && phase == 0 && c == 0x06;
+            int ack = e->feed && e->fed < e->feed->len && phase == 0 && c == 0x06;
             if (c != 0x04 && !ack) {
                 continue;
             }
