@@ -1,11 +1,16 @@
 # The simulated board (firmware/sim-board): build/sim-board links
 # firmware/pyexec/pyexec.c when it exists, build/sim-board-upstream always
 # links MicroPython's shared/runtime/pyexec.c. build/sim-board-asan is made
-# on demand (tests that need it build it).
+# on demand (tests that need it build it). Each build logs to
+# build/obj/<name>.log and shows its tail when it fails.
 
 SIM_BOARD_DIR := $(ROOT)/firmware/sim-board
-SIM_BOARD_SRCS := $(wildcard $(SIM_BOARD_DIR)/*.c $(SIM_BOARD_DIR)/*.h $(SIM_BOARD_DIR)/Makefile)
-SIM_BOARD_MAKE = $(MAKE) -s --no-print-directory -C $(SIM_BOARD_DIR) PYTHON=$$(cat $(PYTHON_STAMP))
+# sim_board_make OUT [VARIABLES...]
+sim_board_make = +$(Q)mkdir -p $(B)/obj && \
+	$(MAKE) --no-print-directory -C $(SIM_BOARD_DIR) BUILD_VERBOSE=0 \
+		PYTHON=$$(cat $(PYTHON_STAMP)) OUT=$(1) $(2) >$(B)/obj/$(notdir $(1)).log 2>&1 || \
+		{ grep -v '^CC \|^GEN \|^mkdir ' $(B)/obj/$(notdir $(1)).log | tail -30; \
+		  echo "$(notdir $(1)): build failed, log in build/obj/$(notdir $(1)).log" >&2; exit 1; }
 
 .PHONY: sim-board sim-board-asan
 sim-board: $(B)/sim-board $(B)/sim-board-upstream
@@ -14,13 +19,13 @@ sim-board-asan: $(B)/sim-board-asan
 # The sub-make tracks dependencies (firmware/pyexec included), so it is
 # always asked; it does nothing when everything is up to date.
 $(B)/sim-board: $(MPY_STAMP) $(PYTHON_STAMP) FORCE
-	+$(Q)$(SIM_BOARD_MAKE) OUT=$@
+	$(call sim_board_make,$@)
 
 $(B)/sim-board-upstream: $(MPY_STAMP) $(PYTHON_STAMP) FORCE
-	+$(Q)$(SIM_BOARD_MAKE) OUT=$@ PYEXEC_C=$(MPY)/shared/runtime/pyexec.c
+	$(call sim_board_make,$@,PYEXEC_C=$(MPY)/shared/runtime/pyexec.c)
 
 $(B)/sim-board-asan: $(MPY_STAMP) $(PYTHON_STAMP) FORCE
-	+$(Q)$(SIM_BOARD_MAKE) OUT=$@ ASAN=1
+	$(call sim_board_make,$@,ASAN=1)
 
 ALL_TARGETS += $(B)/sim-board $(B)/sim-board-upstream
 DEMO_DEPS += $(B)/sim-board
