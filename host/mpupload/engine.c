@@ -29,6 +29,7 @@ void mpu_engine_init(struct mpu_engine *e, const struct mpu_io *io,
         e->o.raw_chunk = 128;
         e->o.raw_pause_ms = 10;
         e->o.raw_direct_max = 256;
+        e->o.enter_tries = 2;
         e->o.run_ms = -1;
     }
     e->raw_paste = -1;
@@ -131,10 +132,9 @@ int mpu_eng_wait_for(struct mpu_engine *e, const char *pat, int64_t deadline) {
     }
 }
 
-int mpu_engine_enter(struct mpu_engine *e, int soft_reset) {
-    e->in_raw = 0;
+/* One attempt at the raw REPL: Ctrl-C, drain, Ctrl-A, banner. */
+static int enter_once(struct mpu_engine *e) {
     e->nseen = 0;
-    e->detail[0] = 0;
     /* Two Ctrl-C: a program may catch the first KeyboardInterrupt. */
     int r = mpu_eng_wr(e, "\r\x03\x03", 3);
     if (r < 0) {
@@ -172,6 +172,25 @@ int mpu_engine_enter(struct mpu_engine *e, int soft_reset) {
     }
     if (r < 0) {
         return mpu_eng_fail(e, r, "the link failed while entering the raw REPL");
+    }
+    return MPU_OK;
+}
+
+int mpu_engine_enter(struct mpu_engine *e, int soft_reset) {
+    e->in_raw = 0;
+    e->detail[0] = 0;
+    /* A board that resets when its port opens (auto-reset circuits) drops the
+     * first attempt while it boots: try again once. */
+    int tries = e->o.enter_tries > 0 ? e->o.enter_tries : 1;
+    int r;
+    for (int i = 0; i < tries; i++) {
+        r = enter_once(e);
+        if (r != MPU_ERR_TIMEOUT && r != MPU_ERR_PROTO) {
+            break;
+        }
+    }
+    if (r != MPU_OK) {
+        return r;
     }
     e->in_raw = 1;
     if (soft_reset) {

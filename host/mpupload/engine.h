@@ -32,6 +32,7 @@ struct mpu_sink {
 /** Timing and pacing; mpu_engine_init() fills in the defaults. */
 struct mpu_engine_opts {
     int answer_ms;    /**< wait for a protocol answer (banner, R\x01, OK) */
+    int enter_tries;  /**< raw REPL entry attempts (a board may boot through the first) */
     int quiet_ms;     /**< after Ctrl-C, the board counts as quiet after this */
     int busy_ms;      /**< give up on a board that keeps running after Ctrl-C */
     int window_ms;    /**< wait for a raw-paste window credit */

@@ -417,6 +417,7 @@ int main(int argc, char **argv) {
     c.link.dtr = o.dtr;
     c.link.rts = o.rts;
     c.eng.answer_ms = 2000;
+    c.eng.enter_tries = 2;
     c.eng.quiet_ms = 100;
     c.eng.busy_ms = 5000;
     c.eng.window_ms = MPU_PROTO_RX_TIMEOUT_MS;

@@ -273,7 +273,7 @@ static void parse(const char *path, struct mpu_engine_opts *o) {
             if (0) {
             }
             OPT(answer_ms); OPT(quiet_ms); OPT(busy_ms); OPT(window_ms); OPT(raw_chunk);
-            OPT(raw_pause_ms); OPT(baud); OPT(run_ms); OPT(no_raw_paste); OPT(raw_direct_max);
+            OPT(raw_pause_ms); OPT(baud); OPT(run_ms); OPT(no_raw_paste); OPT(raw_direct_max); OPT(enter_tries);
             else {
                 die("unknown opt %s", name);
             }
