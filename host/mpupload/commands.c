@@ -228,6 +228,14 @@ int mpu_cmd_repl(struct mpu_cmd *c, int quiet) {
     if (!quiet) {
         fprintf(stderr, "Connected to %s; Ctrl-] leaves.%s", s.port, tty_raw ? "\r\n" : "\n");
     }
+    /* Ctrl-B: out of a raw REPL left behind, and the banner and a prompt either way. */
+    r = mpu_link_write(s.link, (const uint8_t *)"\x02", 1);
+    if (r < 0) {
+        snprintf(c->detail, sizeof(c->detail), "%s", mpu_link_last_error(s.link));
+        restore_tty();
+        mpu_session_close(&s);
+        return r;
+    }
     int stdin_open = 1;
     int64_t linger_end = -1;
     r = MPU_OK;
