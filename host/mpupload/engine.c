@@ -23,7 +23,7 @@ void mpu_engine_init(struct mpu_engine *e, const struct mpu_io *io,
         e->o = *opts;
     } else {
         e->o.answer_ms = 2000;
-        e->o.quiet_ms = 100;
+        e->o.quiet_ms = 30;
         e->o.busy_ms = 5000;
         e->o.window_ms = 10000;
         e->o.raw_chunk = 128;
@@ -192,6 +192,7 @@ int mpu_engine_enter(struct mpu_engine *e, int soft_reset) {
     if (r != MPU_OK) {
         return r;
     }
+    e->detail[0] = 0; /* a failed first attempt is no news */
     e->in_raw = 1;
     if (soft_reset) {
         return mpu_engine_soft_reset(e);

@@ -33,7 +33,8 @@ struct mpu_sink {
 struct mpu_engine_opts {
     int answer_ms;    /**< wait for a protocol answer (banner, R\x01, OK) */
     int enter_tries;  /**< raw REPL entry attempts (a board may boot through the first) */
-    int quiet_ms;     /**< after Ctrl-C, the board counts as quiet after this */
+    int quiet_ms;     /**< after Ctrl-C, the board counts as quiet after this (output that
+                       comes later only precedes the banner, which is looked for anyway) */
     int busy_ms;      /**< give up on a board that keeps running after Ctrl-C */
     int window_ms;    /**< wait for a raw-paste window credit */
     int raw_chunk;    /**< plain raw REPL: bytes per burst */

@@ -418,7 +418,7 @@ int main(int argc, char **argv) {
     c.link.rts = o.rts;
     c.eng.answer_ms = 2000;
     c.eng.enter_tries = 2;
-    c.eng.quiet_ms = 100;
+    c.eng.quiet_ms = 30;
     c.eng.busy_ms = 5000;
     c.eng.window_ms = MPU_PROTO_RX_TIMEOUT_MS;
     c.eng.raw_chunk = 128;
