@@ -419,9 +419,11 @@ static void pyexec_compile_init(pyexec_compile_t *pc, pyexec_in_t *in, bool is_r
     pyexec_split_init(&pc->split);
 }
 
+#if MICROPY_PYEXEC_EXTENSIONS
 // Runs one compiled batch in streamed execution, framing its output.
 // Returns false when it raised (the exception was reported).
 static bool pyexec_stream_run(mp_obj_t fun);
+#endif
 
 // Parses and compiles the input a batch at a time, keeping each batch's
 // module function in pc->funs.  Returns NULL, or the exception that stopped
@@ -452,12 +454,15 @@ static mp_obj_t pyexec_compile_all(pyexec_compile_t *pc) {
             mp_obj_t fun = mp_compile(&parse_tree, MP_QSTR__lt_stdin_gt_, pc->is_repl);
 
             pc->n_batches++;
+            #if MICROPY_PYEXEC_EXTENSIONS
             if (pc->run_each) {
                 if (!pyexec_stream_run(fun)) {
                     nlr_pop();
                     return mp_const_none;
                 }
-            } else {
+            } else
+            #endif
+            {
                 mp_obj_list_append(pc->funs, fun);
             }
             if (pc->input_end && pc->hold_len == 0) {
