@@ -256,7 +256,8 @@ static size_t put_block(uint8_t *out, uint8_t type, uint8_t seq, const uint8_t *
     return 5 + n + 4;
 }
 
-/* The fatal \x18 + text + \x04, then '>': the text is the exception. */
+/* The fatal \x18 + text + \x04: the text is the exception; the host then
+ * writes \x04, up to which the board discards input, and reads '>'. */
 static int read_can(struct mpu_engine *e) {
     int64_t deadline = mpu_eng_after(e, e->o.window_ms);
     for (;;) {
@@ -273,7 +274,11 @@ static int read_can(struct mpu_engine *e) {
             e->sink.err(e->sink.ctx, &c, 1);
         }
     }
-    int r = mpu_eng_wait_for(e, ">", deadline);
+    int r = mpu_eng_wr(e, "\x04", 1);
+    if (r < 0) {
+        return r;
+    }
+    r = mpu_eng_wait_for(e, ">", deadline);
     if (r < 0) {
         return mpu_eng_fail(e, r == MPU_ERR_TIMEOUT ? MPU_ERR_PROTO : r, "no prompt after the board's error");
     }

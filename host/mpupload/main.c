@@ -53,8 +53,8 @@ static const char USAGE[] =
     "  info               firmware, platform, .mpy version, memory, filesystem, extensions\n"
     "\n"
     "Options:\n"
-    "  -p, --port PORT    serial device, exec:COMMAND or tcp:HOST:PORT (default: auto,\n"
-    "                     the only likely board)\n"
+    "  -p, --port PORT    serial device, exec:COMMAND or tcp:HOST:PORT (default:\n"
+    "                     $MPUPLOAD_PORT, else auto: the only likely board)\n"
     "  -b, --baud N       line speed (default 115200)\n"
     "      --dtr on|off   set DTR (default: leave it alone); --rts on|off likewise\n"
     "      --json         one JSON object per line on stdout (progress, output, result)\n"
@@ -412,6 +412,9 @@ int main(int argc, char **argv) {
     struct mpu_out out;
     struct mpu_cmd c;
     memset(&c, 0, sizeof(c));
+    if (!o.port && getenv("MPUPLOAD_PORT") && *getenv("MPUPLOAD_PORT")) {
+        o.port = getenv("MPUPLOAD_PORT");
+    }
     c.port = o.port;
     c.link.baud = o.baud;
     c.link.dtr = o.dtr;
