@@ -291,7 +291,7 @@ static void print_info(const struct opts *o, const struct mpu_cmd *c, const stru
         printf("mpy: unknown\n");
     }
     printf("heap: %ld bytes free, %ld used\n", in->heap_free, in->heap_used);
-    if (in->fs_size >= 0) {
+    if (in->fs_size > 0) {
         printf("filesystem: %lld bytes, %lld free\n", in->fs_size, in->fs_free);
     } else {
         printf("filesystem: none\n");
