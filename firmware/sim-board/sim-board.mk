@@ -29,3 +29,9 @@ $(B)/sim-board-asan: $(MPY_STAMP) $(PYTHON_STAMP) FORCE
 
 ALL_TARGETS += $(B)/sim-board $(B)/sim-board-upstream
 DEMO_DEPS += $(B)/sim-board
+
+# Figures (printed, not asserted); part of `make bench`.
+.PHONY: bench-sim-board
+bench-sim-board: $(B)/sim-board $(B)/sim-board-upstream
+	$(Q)tests/sim-board/bench.sh
+BENCH_TARGETS += bench-sim-board
