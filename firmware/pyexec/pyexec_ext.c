@@ -138,9 +138,17 @@ static void pyexec_blk_abort(void) {
 static void pyexec_blk_next(pyexec_blk_t *blk) {
     for (;;) {
         if (blk->resync) {
-            // Discard up to MPU_PROTO_RESYNC.
+            // Discard up to MPU_PROTO_RESYNC, for one timeout at most.
             size_t got = 0;
+            #if MICROPY_PYEXEC_RX_TIMEOUT_MS
+            mp_uint_t start = mp_hal_ticks_ms();
+            #endif
             while (got < MPU_PROTO_RESYNC_LEN) {
+                #if MICROPY_PYEXEC_RX_TIMEOUT_MS
+                if (mp_hal_ticks_ms() - start >= MICROPY_PYEXEC_RX_TIMEOUT_MS) {
+                    mp_raise_OSError(MP_ETIMEDOUT);
+                }
+                #endif
                 int c = pyexec_blk_rx();
                 if (c == (byte)MPU_PROTO_RESYNC[got]) {
                     got++;
