@@ -79,14 +79,14 @@ def structured(size):
 
 
 class Board:
-    def __init__(self, binary, tmp, name):
+    def __init__(self, binary, tmp, name, heap=HEAP):
         self.link = os.path.join(tmp, name + ".tty")
         self.stats = os.path.join(tmp, name + ".stats")
         for p in (self.link, self.stats):
             if os.path.exists(p):
                 os.unlink(p)
         self.p = subprocess.Popen(
-            [binary, "--pty", self.link, "--heap", HEAP, "--stats", self.stats],
+            [binary, "--pty", self.link, "--heap", heap, "--stats", self.stats],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -108,10 +108,20 @@ class Board:
         return st
 
 
-def run_pyboard(link, src, paste):
+# Leaves the first heap region fragmented: every other small block is kept.
+FRAGMENT = (
+    "import gc\n_k = []\n_t = []\nfor _i in range(2500):\n"
+    "    _t.append(bytearray(48))\n    _k.append(bytearray(16))\n"
+    "del _t\ngc.collect()\n"
+)
+
+
+def run_pyboard(link, src, paste, fragment=False):
     pyb = pyboard.Pyboard(link)
     try:
         pyb.enter_raw_repl(soft_reset=False)
+        if fragment:
+            pyb.exec_(FRAGMENT)
         pyb.use_raw_paste = paste
         out, err = pyb.exec_raw(src, timeout=120)
         return out, err
@@ -151,14 +161,14 @@ def run_stream(link, src):
     return got, b""
 
 
-def one(binary, tmp, name, src, mode):
-    b = Board(binary, tmp, name)
+def one(binary, tmp, name, src, mode, heap=HEAP, fragment=False):
+    b = Board(binary, tmp, name, heap)
     t0 = time.monotonic()
     try:
         if mode == "stream":
             out, err = run_stream(b.link, src)
         else:
-            out, err = run_pyboard(b.link, src, mode == "paste")
+            out, err = run_pyboard(b.link, src, mode == "paste", fragment)
         ok = b"ran" in out and not err
         why = "" if ok else (err or out).strip().splitlines()[-1:][0].decode(errors="replace")[:40] if (err or out).strip() else "no output"
     except Exception as e:  # a board that crashed or hung counts as failed
@@ -195,6 +205,21 @@ def main():
                         print(row)
                         sys.stdout.flush()
                         rows.append(row)
+        # The original failure: a split heap whose first region is fragmented.
+        two = flat(2 * 1024 * 1024)
+        for board, binary in (("upstream", up), ("new", new)):
+            ok, why, peak, amax, dropped, secs = one(binary, tmp, board, two, "paste", "256K,8M", True)
+            row = "| %s | flat | paste, --heap 256K,8M fragmented | %s | %s | %s | %s | %.1f s |" % (
+                kb(len(two)), board, "ran" if ok else "failed: " + why.replace("|", "/"), kb(peak), kb(amax), secs)
+            print(row)
+            rows.append(row)
+        # Streamed execution runs a script of any length in bounded memory.
+        big = flat(16 * 1024 * 1024)
+        ok, why, peak, amax, dropped, secs = one(new, tmp, "new", big, "stream", "64K")
+        row = "| %s | flat | stream, --heap 64K | new | %s | %s | %s | %.1f s |" % (
+            kb(len(big)), "ran" if ok else "failed: " + why.replace("|", "/"), kb(peak), kb(amax), secs)
+        print(row)
+        rows.append(row)
     head = [
         "# Device transport benchmark (build/sim-board vs build/sim-board-upstream, --heap %s)" % HEAP,
         "",
