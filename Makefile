@@ -11,6 +11,13 @@ MICROPY_DIR ?=
 MPY_CROSS ?=
 
 MPY := $(B)/micropython
+
+# Debian's tarball has no .git of its own, and sits inside this repository,
+# so MicroPython's version script would name our commit: name the release.
+ifeq ($(MICROPY_DIR),)
+export MICROPY_GIT_TAG := v1.25.0
+export MICROPY_GIT_HASH := <no hash>
+endif
 Q ?= @
 export LC_ALL := C
 
