@@ -75,9 +75,35 @@ static bool repl_display_debugging_info = 0;
 #define EXEC_FLAG_NO_INTERRUPT          (1 << 7)
 #define EXEC_FLAG_SOURCE_IS_COMPILED    (1 << 8)
 
+// The compiled batches of one module, in chunks so that no allocation grows
+// with the script.
+#define PYEXEC_FUNS_CHUNK (32)
+typedef struct _pyexec_funs_t {
+    struct _pyexec_funs_t *next;
+    size_t len;
+    mp_obj_t items[PYEXEC_FUNS_CHUNK];
+} pyexec_funs_t;
+
+#if MICROPY_ENABLE_COMPILER
+// Appends fun to the chain whose last chunk is *tail (NULL: a new chain);
+// returns the new chunk when one was made, else NULL.
+static pyexec_funs_t *pyexec_funs_append(pyexec_funs_t **tail, mp_obj_t fun) {
+    pyexec_funs_t *made = NULL;
+    if (*tail == NULL || (*tail)->len == PYEXEC_FUNS_CHUNK) {
+        made = m_new0(pyexec_funs_t, 1);
+        if (*tail != NULL) {
+            (*tail)->next = made;
+        }
+        *tail = made;
+    }
+    (*tail)->items[(*tail)->len++] = fun;
+    return made;
+}
+#endif
+
 // What pyexec_stream.c compiled: the batches, or the exception to report.
 typedef struct _pyexec_compiled_t {
-    mp_obj_t funs;
+    pyexec_funs_t *funs;
     mp_obj_t exc;
 } pyexec_compiled_t;
 
@@ -101,13 +127,15 @@ static int parse_compile_execute(const void *source, mp_parse_input_kind_t input
     nlr.ret_val = NULL;
     if (nlr_push(&nlr) == 0) {
         mp_obj_t module_fun = MP_OBJ_NULL;
-        mp_obj_t funs = MP_OBJ_NULL;
+        pyexec_funs_t *funs = NULL;
+        bool compiled_funs = false;
         if (exec_flags & EXEC_FLAG_SOURCE_IS_COMPILED) {
             const pyexec_compiled_t *compiled = source;
             if (compiled->exc != MP_OBJ_NULL) {
                 nlr_raise(compiled->exc);
             }
             funs = compiled->funs;
+            compiled_funs = true;
         } else
         #if MICROPY_MODULE_FROZEN_MPY
         if (exec_flags & EXEC_FLAG_SOURCE_IS_RAW_CODE) {
@@ -148,15 +176,14 @@ static int parse_compile_execute(const void *source, mp_parse_input_kind_t input
         #if MICROPY_REPL_INFO
         start = mp_hal_ticks_ms();
         #endif
-        if (funs != MP_OBJ_NULL) {
+        if (compiled_funs) {
             // the batches of one module, in order
-            size_t n;
-            mp_obj_t *items;
-            mp_obj_list_get(funs, &n, &items);
-            for (size_t i = 0; i < n; ++i) {
-                mp_obj_t fun = items[i];
-                items[i] = mp_const_none; // let the GC free each batch once it ran
-                mp_call_function_0(fun);
+            for (; funs != NULL; funs = funs->next) {
+                for (size_t i = 0; i < funs->len; ++i) {
+                    mp_obj_t fun = funs->items[i];
+                    funs->items[i] = MP_OBJ_NULL; // let the GC free each batch once it ran
+                    mp_call_function_0(fun);
+                }
             }
         } else {
             mp_call_function_0(module_fun);

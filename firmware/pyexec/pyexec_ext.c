@@ -239,7 +239,7 @@ static int pyexec_ext_mpy(void) {
 
     pyexec_blk_t blk;
     memset(&blk, 0, sizeof(blk));
-    pyexec_compiled_t compiled = { MP_OBJ_NULL, MP_OBJ_NULL };
+    pyexec_compiled_t compiled = { NULL, MP_OBJ_NULL };
     nlr_buf_t nlr;
     if (nlr_push(&nlr) == 0) {
         blk.buf = m_new(byte, MICROPY_PYEXEC_BLOCK_MAX + MPU_PROTO_BLK_TRAILER_LEN);
@@ -253,8 +253,8 @@ static int pyexec_ext_mpy(void) {
         }
         m_del(byte, blk.buf, MICROPY_PYEXEC_BLOCK_MAX + MPU_PROTO_BLK_TRAILER_LEN);
         blk.buf = NULL;
-        compiled.funs = mp_obj_new_list(0, NULL);
-        mp_obj_list_append(compiled.funs, mp_make_function_from_proto_fun(cm.rc, cm.context, NULL));
+        pyexec_funs_t *tail = NULL;
+        compiled.funs = pyexec_funs_append(&tail, mp_make_function_from_proto_fun(cm.rc, cm.context, NULL));
         nlr_pop();
     } else {
         blk.buf = NULL;

@@ -215,7 +215,8 @@ typedef struct _pyexec_compile_t {
     size_t consts_len;
     size_t replay_pos;
     size_t replay_len; // consts replayed ahead of the current batch
-    mp_obj_t funs; // list of compiled batches
+    pyexec_funs_t *funs; // compiled batches
+    pyexec_funs_t *funs_tail;
     size_t n_batches;
 } pyexec_compile_t;
 
@@ -431,9 +432,6 @@ static bool pyexec_stream_run(mp_obj_t fun);
 static mp_obj_t pyexec_compile_all(pyexec_compile_t *pc) {
     nlr_buf_t nlr;
     if (nlr_push(&nlr) == 0) {
-        if (!pc->run_each) {
-            pc->funs = mp_obj_new_list(0, NULL);
-        }
         for (;;) {
             if (pc->delivered == pc->stmt_start) {
                 // The previous batch ended with a whole statement.
@@ -463,7 +461,10 @@ static mp_obj_t pyexec_compile_all(pyexec_compile_t *pc) {
             } else
             #endif
             {
-                mp_obj_list_append(pc->funs, fun);
+                pyexec_funs_t *made = pyexec_funs_append(&pc->funs_tail, fun);
+                if (pc->funs == NULL) {
+                    pc->funs = made;
+                }
             }
             if (pc->input_end && pc->hold_len == 0) {
                 break;
@@ -480,7 +481,7 @@ static mp_obj_t pyexec_compile_all(pyexec_compile_t *pc) {
         nlr_pop();
         return MP_OBJ_NULL;
     } else {
-        pc->funs = MP_OBJ_NULL;
+        pc->funs = pc->funs_tail = NULL;
         mp_obj_t exc = MP_OBJ_FROM_PTR(nlr.ret_val);
         if (pc->event == PYEXEC_IN_CTRL_C && pc->in->kind != PYEXEC_IN_RAW
             && pc->in->kind != PYEXEC_IN_FRIENDLY) {
@@ -527,7 +528,7 @@ static int pyexec_compile_input(pyexec_compile_t *pc, mp_obj_t *exc) {
     }
     if (*exc != MP_OBJ_NULL && *exc != mp_const_none) {
         // Drop what was compiled before the report needs memory.
-        pc->funs = MP_OBJ_NULL;
+        pc->funs = pc->funs_tail = NULL;
         #if MICROPY_ENABLE_GC
         gc_collect();
         #endif
