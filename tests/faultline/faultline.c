@@ -205,7 +205,7 @@ static void pump(struct dir *d, int dst) {
         uint8_t b = d->buf[d->head];
         if (d->faulty) {
             if (cut_after >= 0 && counted >= (unsigned long long)cut_after) {
-                cut = 1;
+                cut = 1; /* --cut-after 0 */
                 return;
             }
             /* Four draws per byte whatever the rates: reproducible streams. */
@@ -239,6 +239,10 @@ static void pump(struct dir *d, int dst) {
             if ((double)(r_bits >> 11) * (1.0 / 9007199254740992.0) < rate_dup) {
                 d->dups++;
                 put_byte(d, dst, b);
+            }
+            if (cut_after >= 0 && counted >= (unsigned long long)cut_after) {
+                cut = 1; /* exactly N bytes passed */
+                return;
             }
         } else {
             d->head++;

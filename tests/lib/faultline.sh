@@ -36,3 +36,29 @@ faultline_stat() {
     [ -n "$_fl_v" ] || fail "faultline_stat: no $1 in $FL_LOG"
     echo "$_fl_v"
 }
+
+# faultline_trial BOARD_LINK SCRIPT EXPECTED_OUTPUT_FILE [FAULTLINE_ARGS...]: run `mpupload run $FL_RUN_ARGS SCRIPT` (30 s at most) through a new faulty line to BOARD_LINK, then check the board answers `exec 'print(1)'` directly. Sets FL_RESULT (success, clean, hang, wrong, badexit: the exit status is not 0, 1, 3 or 4), FL_RC, FL_FAULTS, FL_CUT, FL_RECOVERED (1 or 0).
+faultline_trial() {
+    _fl_bl=$1
+    _fl_script=$2
+    _fl_exp=$3
+    shift 3
+    faultline_start "$_fl_bl" "$T/fl-line" "$@"
+    FL_RC=0
+    timeout 30 "$BUILD/mpupload" -p "$FL_LINK" run ${FL_RUN_ARGS:-} "$_fl_script" >"$T/fl-out" 2>"$T/fl-err" || FL_RC=$?
+    faultline_stop
+    FL_FAULTS=$(faultline_stat faults)
+    FL_CUT=$(faultline_stat cut)
+    case $FL_RC in
+    0)
+        tr -d '\r' <"$T/fl-out" >"$T/fl-out.lf"
+        if cmp -s "$_fl_exp" "$T/fl-out.lf"; then FL_RESULT=success; else FL_RESULT=wrong; fi ;;
+    1 | 3 | 4) FL_RESULT=clean ;;
+    124) FL_RESULT=hang ;;
+    *) FL_RESULT=badexit ;;
+    esac
+    FL_RECOVERED=0
+    if [ "$(timeout 30 "$BUILD/mpupload" -p "$_fl_bl" exec 'print(1)' 2>"$T/fl-rec-err" | tr -d '\r')" = 1 ]; then
+        FL_RECOVERED=1
+    fi
+}
