@@ -14,6 +14,7 @@
 #include "mpy.h"
 #include "serial.h"
 #include "source.h"
+#include "xfer.h"
 
 #define MPUPLOAD_VERSION "0.1"
 
@@ -51,6 +52,13 @@ static const char USAGE[] =
     "  repl               a terminal to the board's REPL; Ctrl-] leaves\n"
     "  reset [--hard]     soft reset, or machine.reset() with --hard\n"
     "  info               firmware, platform, .mpy version, memory, filesystem, extensions\n"
+    "  put SRC :DEST      copy a file to the board, verified, atomic (alias: cp)\n"
+    "  get :SRC [DEST]    copy a file from the board, verified (DEST - : stdout)\n"
+    "  ls [-l] [:PATH]    list a directory on the board\n"
+    "  rm :PATH           remove a file on the board\n"
+    "  mkdir :PATH        make a directory on the board\n"
+    "  cat :PATH          print a file of the board\n"
+    "  sha256sum :PATH    the SHA-256 of a file on the board, computed there\n"
     "\n"
     "Options:\n"
     "  -p, --port PORT    serial device, exec:COMMAND or tcp:HOST:PORT (default:\n"
@@ -66,6 +74,7 @@ static const char USAGE[] =
     "      --mpy-cross P  the mpy-cross to use (default: $MPY_CROSS, then next to mpupload)\n"
     "      --no-ext       don't use the firmware/pyexec protocol extensions\n"
     "      --no-raw-paste plain raw REPL only (paced for a 256-byte receive buffer)\n"
+    "  -l                 ls: sizes and types\n"
     "  -h, --help         this help; `mpupload COMMAND --help` for one command\n"
     "      --version      the version\n"
     "\n"
@@ -95,11 +104,29 @@ static const struct {
     { "info", "mpupload [-p PORT] info [--json]",
         "Show firmware version, platform, .mpy version and arch, free heap, filesystem\n"
         "size, and which protocol extensions (proto/PROTOCOL.md part B) the board has.\n" },
+    { "put", "mpupload [-p PORT] put SRC :DEST",
+        "Copy the local file SRC to DEST on the board (a directory keeps SRC's name), in\n"
+        "CRC-checked blocks paced for a 256-byte receive buffer; the data goes to\n"
+        "DEST.part and is renamed over DEST only once its SHA-256 matches. Remote paths\n"
+        "with '..' are refused (exit 2). A failed transfer exits 4 (3: link lost).\n" },
+    { "cp", "mpupload [-p PORT] cp SRC :DEST", "The same as put.\n" },
+    { "get", "mpupload [-p PORT] get :SRC [DEST]",
+        "Copy SRC from the board to DEST (default: its name, here; a directory keeps\n"
+        "the name; - writes to stdout), checked by CRC per block and SHA-256 at the end;\n"
+        "written to a temporary file and renamed.\n" },
+    { "ls", "mpupload [-p PORT] ls [-l] [:PATH]",
+        "List PATH (default /) on the board, directories with a trailing /; -l adds the\n"
+        "type (d or f) and size.\n" },
+    { "rm", "mpupload [-p PORT] rm :PATH", "Remove the file PATH on the board.\n" },
+    { "mkdir", "mpupload [-p PORT] mkdir :PATH", "Make the directory PATH on the board.\n" },
+    { "cat", "mpupload [-p PORT] cat :PATH", "Write the file PATH of the board to stdout (as get :PATH -).\n" },
+    { "sha256sum", "mpupload [-p PORT] sha256sum :PATH",
+        "Print the SHA-256 of PATH, computed on the board, like sha256sum(1).\n" },
 };
 
 struct opts {
     const char *port;
-    int baud, dtr, rts, json, progress, quiet, hard, mpy, soft_reset, no_ext, no_raw_paste;
+    int baud, dtr, rts, json, progress, quiet, hard, mpy, soft_reset, no_ext, no_raw_paste, long_fmt;
     double timeout;
     const char *mpy_cross;
 };
@@ -326,7 +353,7 @@ int main(int argc, char **argv) {
     opterr = 0;
     int ch;
     /* Options may come before or after the command (GNU getopt permutes). */
-    while ((ch = getopt_long(argc, argv, "p:b:qh", longopts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "p:b:qhl", longopts, NULL)) != -1) {
         char *end;
         switch (ch) {
         case 'p': o.port = optarg; break;
@@ -349,6 +376,7 @@ int main(int argc, char **argv) {
         case O_JSON: o.json = 1; break;
         case O_PROGRESS: o.progress = 1; break;
         case 'q': o.quiet = 1; break;
+        case 'l': o.long_fmt = 1; break;
         case O_TIMEOUT:
             o.timeout = strtod(optarg, &end);
             if (*end || o.timeout <= 0) {
@@ -395,7 +423,17 @@ int main(int argc, char **argv) {
         return EXIT_OK;
     }
     int want_args = !strcmp(cmd, "run") || !strcmp(cmd, "exec") || !strcmp(cmd, "eval") ? 1 : 0;
-    if (nargs != want_args) {
+    int max_args = want_args;
+    if (!strcmp(cmd, "put") || !strcmp(cmd, "cp")) {
+        want_args = max_args = 2;
+    } else if (!strcmp(cmd, "get")) {
+        want_args = 1, max_args = 2;
+    } else if (!strcmp(cmd, "ls")) {
+        want_args = 0, max_args = 1;
+    } else if (!strcmp(cmd, "rm") || !strcmp(cmd, "mkdir") || !strcmp(cmd, "cat") || !strcmp(cmd, "sha256sum")) {
+        want_args = max_args = 1;
+    }
+    if (nargs < want_args || nargs > max_args) {
         fprintf(stderr, "usage: %s\n", cmd_help[ci].usage);
         return EXIT_USAGE;
     }
@@ -407,6 +445,23 @@ int main(int argc, char **argv) {
     }
     if (!strcmp(cmd, "devs")) {
         return cmd_devs(&o);
+    }
+    if (o.long_fmt && strcmp(cmd, "ls")) {
+        return usage_error("-l is for ls", NULL);
+    }
+    /* Remote paths are checked before anything touches the board. */
+    char rpath[1024] = "/";
+    const char *rarg = !strcmp(cmd, "put") || !strcmp(cmd, "cp") ? args[1] : nargs && strcmp(cmd, "run")
+        && strcmp(cmd, "exec") && strcmp(cmd, "eval") ? args[0] : NULL;
+    if (rarg) {
+        if (rarg[0] != ':') {
+            return usage_error("remote paths start with ':'", rarg);
+        }
+        char perr[200];
+        if (mpu_xfer_path(rarg, !strcmp(cmd, "ls") || !strcmp(cmd, "put") || !strcmp(cmd, "cp"),
+                rpath, sizeof(rpath), perr, sizeof(perr)) != MPU_OK) {
+            return usage_error(perr, rarg);
+        }
     }
 
     struct mpu_out out;
@@ -479,8 +534,27 @@ int main(int argc, char **argv) {
         mpu_out_free(&out);
         return rc;
     }
+    if (!strcmp(cmd, "put") || !strcmp(cmd, "cp") || !strcmp(cmd, "get") || !strcmp(cmd, "cat")) {
+        mpu_out_init(&out, o.json, o.progress, NULL);
+        if (!strcmp(cmd, "get") || !strcmp(cmd, "cat")) {
+            const char *base = strrchr(rpath, '/') + 1;
+            r = mpu_cmd_get(&c, rpath, !strcmp(cmd, "cat") ? "-" : nargs > 1 ? args[1] : base);
+        } else {
+            r = mpu_cmd_put(&c, args[0], rpath);
+        }
+        int rc = report(&o, cmd, &c, r, &out, NULL, 0);
+        mpu_out_free(&out);
+        return rc;
+    }
     mpu_out_init(&out, o.json, 0, NULL);
-    if (!strcmp(cmd, "info")) {
+    if (!strcmp(cmd, "ls") || !strcmp(cmd, "rm") || !strcmp(cmd, "mkdir") || !strcmp(cmd, "sha256sum")) {
+        char *text = NULL;
+        r = mpu_cmd_fs(&c, cmd, rpath, o.long_fmt, &text);
+        if (r == MPU_OK && text) {
+            fputs(text, stdout);
+        }
+        free(text);
+    } else if (!strcmp(cmd, "info")) {
         struct mpu_board_info in;
         r = mpu_cmd_info(&c, &in);
         if (r == MPU_OK) {
