@@ -1,6 +1,8 @@
 # The bad-input cases of issue 3 against a board on a pty.
 # Usage: badinput.py PORT CASE   (CASE: ctrlc, stall, memory, window)
 import sys
+
+sys.dont_write_bytecode = True  # nothing written next to the tests
 import time
 
 sys.path.insert(0, __import__("os").path.dirname(__file__))

@@ -9,6 +9,8 @@ import os
 import struct
 import subprocess
 import sys
+
+sys.dont_write_bytecode = True  # nothing written next to the tests
 import tempfile
 import time
 

@@ -5,6 +5,8 @@
 import os
 import sys
 
+sys.dont_write_bytecode = True  # nothing written next to the tests
+
 sys.path.insert(0, os.path.join(sys.argv[2], "tools"))
 sys.path.insert(0, os.path.dirname(__file__))
 import pyboard  # noqa: E402

@@ -3,6 +3,8 @@
 # Usage: fuzz.py PORT ROUNDS SEED
 import random
 import sys
+
+sys.dont_write_bytecode = True  # nothing written next to the tests
 import time
 
 sys.path.insert(0, __import__("os").path.dirname(__file__))

@@ -4,6 +4,8 @@
 # upstream with R\x00.
 import struct
 import sys
+
+sys.dont_write_bytecode = True  # nothing written next to the tests
 import time
 
 sys.path.insert(0, __import__("os").path.dirname(__file__))
