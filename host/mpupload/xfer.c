@@ -124,7 +124,11 @@ static void read_fail(struct mpu_cmd *c, struct mpu_engine *e, const char *what)
         msg[k++] = (char)b;
     }
     msg[k] = 0;
-    snprintf(c->detail, sizeof(c->detail), "%s: the board says: %s", what, msg);
+    /* MicroPython names errno values by number only: say the common ones. */
+    const char *why = strstr(msg, "OSError(28,") ? " (no space left on the board's filesystem)"
+        : strstr(msg, "OSError(2,") ? " (no such file or directory)"
+        : strstr(msg, "OSError(21,") ? " (is a directory)" : "";
+    snprintf(c->detail, sizeof(c->detail), "%s: the board says: %s%s", what, msg, why);
 }
 
 /* Run prog with its output left for us to read; the board sends 'R' when ready. */
