@@ -31,6 +31,8 @@ struct dir {
     uint64_t rng;
     uint8_t buf[4096];   /* read but not yet forwarded (a stall holds it) */
     size_t head, len;
+    uint8_t ob[8192];    /* to write: a reader that lags holds it, not loses it */
+    size_t ohead, olen;
     int64_t stall_until; /* ms, CLOCK_MONOTONIC */
     int drawn;           /* the head byte's draws are made (it waited out a stall) */
     double r_drop, r_flip;
@@ -179,34 +181,47 @@ static void report(const struct dir *d) {
     }
 }
 
-/* Write one byte to dst; a destination that does not take it (a host that
- * has its pty closed fills the pty's buffer) loses it, counted. */
-static void put_byte(struct dir *d, int dst, uint8_t b) {
-    for (;;) {
-        ssize_t n = write(dst, &b, 1);
-        if (n == 1) {
-            d->out++;
-            return;
-        }
-        if (n < 0 && errno == EINTR) {
+/* Write what d->ob holds to dst; @return 1 when all of it went. What the
+ * destination does not take yet waits for POLLOUT (back-pressure, as a pty
+ * gives); a destination that fails (gone) loses it, counted. */
+static int flush(struct dir *d, int dst) {
+    while (d->olen > 0) {
+        ssize_t n = write(dst, d->ob + d->ohead, d->olen);
+        if (n > 0) {
+            d->ohead += (size_t)n;
+            d->olen -= (size_t)n;
+            d->out += (uint64_t)n;
+        } else if (n < 0 && errno == EINTR) {
             continue;
+        } else if (n < 0 && errno == EAGAIN) {
+            return 0;
+        } else {
+            d->lost += d->olen;
+            d->olen = 0;
         }
-        d->lost++;
-        return;
     }
+    d->ohead = 0;
+    return 1;
+}
+
+static void emit(struct dir *d, uint8_t b) {
+    d->ob[d->ohead + d->olen++] = b;
 }
 
 /* Forward what d holds to dst, applying the faults, until a stall or a cut. */
 static void pump(struct dir *d, int dst) {
-    while (d->len > 0) {
+    if (!flush(d, dst)) {
+        return;
+    }
+    while (d->len > 0 && !cut) {
         if (d->stall_until > now_ms()) {
-            return;
+            break;
         }
         uint8_t b = d->buf[d->head];
         if (d->faulty) {
             if (cut_after >= 0 && counted >= (unsigned long long)cut_after) {
                 cut = 1; /* --cut-after 0 */
-                return;
+                break;
             }
             /* Four draws per byte whatever the rates: reproducible streams. */
             if (!d->drawn) {
@@ -218,39 +233,39 @@ static void pump(struct dir *d, int dst) {
                     d->stalls++;
                     d->drawn = 1;
                     d->stall_until = now_ms() + stall_ms;
-                    return;
+                    break; /* this byte goes after the stall, with these draws */
                 }
             }
             d->drawn = 0;
-            double r_drop = d->r_drop, r_flip = d->r_flip;
-            uint64_t r_bits = d->r_bits;
             counted++;
             d->head++;
             d->len--;
-            if (r_drop < rate_drop) {
+            if (d->r_drop < rate_drop) {
                 d->drops++;
-                continue;
-            }
-            if (r_flip < rate_flip) {
-                d->flips++;
-                b ^= (uint8_t)(1u << (r_bits & 7));
-            }
-            put_byte(d, dst, b);
-            if ((double)(r_bits >> 11) * (1.0 / 9007199254740992.0) < rate_dup) {
-                d->dups++;
-                put_byte(d, dst, b);
+            } else {
+                if (d->r_flip < rate_flip) {
+                    d->flips++;
+                    b ^= (uint8_t)(1u << (d->r_bits & 7));
+                }
+                emit(d, b);
+                if ((double)(d->r_bits >> 11) * (1.0 / 9007199254740992.0) < rate_dup) {
+                    d->dups++;
+                    emit(d, b);
+                }
             }
             if (cut_after >= 0 && counted >= (unsigned long long)cut_after) {
                 cut = 1; /* exactly N bytes passed */
-                return;
             }
         } else {
             d->head++;
             d->len--;
-            put_byte(d, dst, b);
+            emit(d, b);
         }
     }
-    d->head = 0;
+    if (d->len == 0) {
+        d->head = 0;
+    }
+    flush(d, dst);
 }
 
 int main(int argc, char **argv) {
@@ -353,25 +368,30 @@ int main(int argc, char **argv) {
     int src[2] = { host, board }, dst[2] = { board, host };
 
     int status = 0;
-    while (!cut && !got_signal) {
-        struct pollfd p[3];
+    /* After a cut, what already passed is still delivered, then both close. */
+    while (!(cut && d[UP].olen == 0 && d[DOWN].olen == 0) && !got_signal) {
+        struct pollfd p[5];
         int timeout = -1;
         int64_t t = now_ms();
         for (int i = 0; i < 2; i++) {
             p[i].fd = src[i];
             /* Read a direction only once its bytes are forwarded. */
-            p[i].events = d[i].len == 0 ? POLLIN : 0;
+            p[i].events = d[i].len == 0 && d[i].olen == 0 && !cut ? POLLIN : 0;
             p[i].revents = 0;
-            if (d[i].len > 0 && d[i].stall_until > t) {
+            p[2 + i].fd = dst[i];
+            p[2 + i].events = d[i].olen > 0 ? POLLOUT : 0;
+            p[2 + i].revents = 0;
+            if (d[i].len > 0 && d[i].olen == 0 && d[i].stall_until > t) {
                 int64_t w = d[i].stall_until - t;
                 if (timeout < 0 || w < timeout) {
                     timeout = (int)w;
                 }
             }
         }
-        p[2].fd = sig_pipe[0];
-        p[2].events = POLLIN;
-        if (poll(p, 3, timeout) < 0) {
+        p[4].fd = sig_pipe[0];
+        p[4].events = POLLIN;
+        p[4].revents = 0;
+        if (poll(p, 5, timeout) < 0) {
             if (errno == EINTR) {
                 continue;
             }
@@ -379,19 +399,16 @@ int main(int argc, char **argv) {
             status = 1;
             break;
         }
-        for (int i = 0; i < 2 && !cut; i++) {
+        for (int i = 0; i < 2; i++) {
             if (p[i].revents & (POLLIN | POLLHUP | POLLERR)) {
                 ssize_t n = read(src[i], d[i].buf, sizeof(d[i].buf));
                 if (n > 0) {
                     d[i].head = 0;
                     d[i].len = (size_t)n;
                     d[i].in += (uint64_t)n;
-                } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
-                    if (i == DOWN) {
-                        /* The board went away: nothing left to do. */
-                        got_signal = -1;
-                        break;
-                    }
+                } else if (i == DOWN && (n == 0 || (errno != EAGAIN && errno != EINTR))) {
+                    /* The board went away: nothing left to do. */
+                    got_signal = -1;
                 }
             }
             pump(&d[i], dst[i]);
