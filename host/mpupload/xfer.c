@@ -197,7 +197,7 @@ static const char PUT_PROG[] =
     "    f.close();f=None\n"
     "    if h.digest()!=m[8:40]:raise OSError('SHA-256 mismatch')\n"
     "    os.rename(p,d);w(b'K');break\n"
-    "   f.write(m[8:8+l]);h.update(m[8:8+l]);w(b'A')\n"
+    "   w(b'A');f.write(m[8:8+l]);h.update(m[8:8+l])\n"
     " except Exception as e:\n"
     "  w(b'F'+repr(e).encode()+b'\\n')\n"
     "  try:\n"
