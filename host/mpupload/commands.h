@@ -22,6 +22,7 @@ struct mpu_cmd {
     int use_ext;                /**< use firmware/pyexec extensions when present (default 1) */
     /* results */
     size_t bytes_sent, total;
+    size_t naks;                /**< blocks re-sent after a bad CRC (put, get) */
     int64_t elapsed_ms;
     const char *mode;           /**< "raw-paste", "raw", "stream", "mpy-stream", "mpy-file" */
     char port_used[256];

@@ -198,7 +198,16 @@ static void json_result(const char *command, const struct mpu_cmd *c, int err,
 static int report(const struct opts *o, const char *command, struct mpu_cmd *c, int err,
     struct mpu_out *out, const char *file, size_t src_len) {
     char hint[600] = "";
-    if (err == MPU_ERR_EXCEPTION && !strcmp(out->tb.exc_type, "MemoryError") && !o->mpy && file) {
+    if (err == MPU_ERR_EXCEPTION && !strcmp(out->tb.exc_type, "MemoryError") && !o->mpy && file
+        && c->mode && !strcmp(c->mode, "stream")) {
+        /* Streamed execution compiles a batch at a time: what filled the heap
+         * is what the program itself keeps. */
+        snprintf(hint, sizeof(hint),
+            "the board ran out of memory after %zu of %zu bytes of %s: the board compiles and runs "
+            "it a few KB at a time, so what fills its heap is what the program keeps (objects, "
+            "functions); keep less, or precompile: mpupload run --mpy %s", c->bytes_sent, src_len,
+            file, file);
+    } else if (err == MPU_ERR_EXCEPTION && !strcmp(out->tb.exc_type, "MemoryError") && !o->mpy && file) {
         snprintf(hint, sizeof(hint),
             "the board ran out of memory for this %zu-byte script: stock MicroPython holds the "
             "whole source while it compiles (about 2.5 times its size in RAM). Precompile on the "
@@ -216,6 +225,9 @@ static int report(const struct opts *o, const char *command, struct mpu_cmd *c, 
         } else {
             errorf(o, "%s: %s", mpu_strerror(err), c->detail);
         }
+    }
+    if (c->naks && !o->quiet && !o->json) {
+        fprintf(stderr, "mpupload: %zu block%s re-sent after a bad CRC\n", c->naks, c->naks == 1 ? "" : "s");
     }
     if (err == MPU_OK && o->progress != 0 && !o->quiet && !o->json && c->total && c->elapsed_ms > 500
         && (o->progress == 1 || isatty(2))) {

@@ -16,6 +16,7 @@
 
 #define HDR 8
 #define IDLE_MS 5000 /* the peer is gone after this much silence */
+#define NAK_QUIET_MS 300 /* after a NAK: longer than the peer's 100 ms drain, shorter than its 500 ms pause */
 
 int mpu_xfer_path(const char *in, int allow_root, char *out, size_t out_len, char *err, size_t err_len) {
     if (*in == ':') {
@@ -181,18 +182,19 @@ static const char PUT_PROG[] =
     "  if os.stat(d)[0]&0x4000:d=d.rstrip('/')+'/'+b\n"
     " except OSError:\n"
     "  pass\n"
-    " p=d+'.part';h=hashlib.sha256();x=0;k=0;f=None\n"
+    " p=d+'.part';h=hashlib.sha256();x=0;f=None\n"
     " micropython.kbd_intr(-1)\n"
     " try:\n"
     "  f=open(p,'wb');w(b'R')\n"
     "  while 1:\n"
     "   r(0,8);y=m[0];l=m[2]|m[3]<<8\n"
     "   if y==88:raise OSError('aborted by host')\n"
-    "   if l>n:raise OSError('bad frame')\n"
-    "   r(8,8+l)\n"
-    "   if c(m[8:8+l],c(m[0:4]))!=m[4]|m[5]<<8|m[6]<<16|m[7]<<24 or m[1]!=x:\n"
-    "    w(b'D' if k else b'N');k=1;continue\n"
-    "   k=0;x=(x+1)&255\n"
+    "   if l<=n:r(8,8+l)\n"
+    "   if l>n or c(m[8:8+l],c(m[0:4]))!=m[4]|m[5]<<8|m[6]<<16|m[7]<<24 or m[1]!=x:\n"
+    "    w(b'N')\n"
+    "    while q.poll(100):i.readinto(m[0:1])\n"
+    "    continue\n"
+    "   x=(x+1)&255\n"
     "   if y==69:\n"
     "    f.close();f=None\n"
     "    if h.digest()!=m[8:40]:raise OSError('SHA-256 mismatch')\n"
@@ -313,10 +315,16 @@ int mpu_cmd_put(struct mpu_cmd *c, const char *src, const char *dest) {
             inflight--;
             mpu_progress_update(&c->out->progress, acked * MPU_XFER_BLOCK < len ? acked * MPU_XFER_BLOCK : len, len);
         } else if (b == 'N') {
-            inflight--;
+            /* The board drains what is in flight until 100 ms of quiet: wait longer. */
+            while ((n = mpu_eng_rd(e, &b, 1, mpu_eng_after(e, NAK_QUIET_MS), 0)) == 1) {
+            }
+            if (n < 0) {
+                r = n;
+                break;
+            }
+            inflight = 0;
             next = acked;
-        } else if (b == 'D') {
-            inflight--;
+            c->naks++;
         } else if (b == 'K') {
             r = finish_prog(c, e);
             break;
@@ -339,7 +347,7 @@ int mpu_cmd_put(struct mpu_cmd *c, const char *src, const char *dest) {
 /* The sender: args d (source), n (block size), W (window), t (idle ms). */
 static const char GET_PROG[] =
     "def _mpu_g(d,n,W,t):\n"
-    " import sys,os,hashlib,binascii,micropython,select\n"
+    " import sys,os,hashlib,binascii,micropython,select,time\n"
     " i=sys.stdin.buffer;w=sys.stdout.buffer.write;c=binascii.crc32\n"
     " m=memoryview(bytearray(n+8));q=select.poll();q.register(i,select.POLLIN)\n"
     " micropython.kbd_intr(-1)\n"
@@ -361,7 +369,7 @@ static const char GET_PROG[] =
     "   if not q.poll(t):raise OSError('host timeout')\n"
     "   y=i.read(1)\n"
     "   if y==b'A':a+=1\n"
-    "   elif y==b'N':k=a\n"
+    "   elif y==b'N':k=a;time.sleep_ms(500)\n"
     "   else:raise OSError('aborted by host')\n"
     "  f.close()\n"
     " except Exception as e:\n"
@@ -417,7 +425,7 @@ int mpu_cmd_get(struct mpu_cmd *c, const char *src, const char *dest) {
     uint8_t sz[4], f[HDR + GB], want[32];
     size_t len = 0, got = 0;
     unsigned seq = 0;
-    int nak = 0, done = 0;
+    int done = 0;
     struct mpu_sha256 h;
     mpu_sha256_init(&h);
     if (r == MPU_OK && (r = mpu_eng_read_n(e, sz, 4, mpu_eng_after(e, IDLE_MS), "the file size")) == MPU_OK) {
@@ -437,26 +445,30 @@ int mpu_cmd_get(struct mpu_cmd *c, const char *src, const char *dest) {
             r = mpu_eng_read_n(e, f + 1, HDR - 1, mpu_eng_after(e, IDLE_MS), "a block header");
         }
         size_t n = f[2] | (size_t)f[3] << 8;
-        if (r == MPU_OK && n > GB) {
-            snprintf(c->detail, sizeof(c->detail), "get: a block of %zu bytes: framing lost", n);
-            r = MPU_ERR_PROTO;
-        }
-        if (r == MPU_OK && n) {
+        if (r == MPU_OK && n && n <= GB) {
             r = mpu_eng_read_n(e, f + HDR, n, mpu_eng_after(e, IDLE_MS), "block data");
         }
         if (r != MPU_OK) {
             break;
         }
         c->bytes_sent += HDR + n;
-        int good = mpu_crc32(mpu_crc32(0, f, 4), f + HDR, n) == get32(f + 4) && f[1] == (seq & 255);
+        int good = n <= GB && mpu_crc32(mpu_crc32(0, f, 4), f + HDR, n) == get32(f + 4) && f[1] == (seq & 255);
         if (!good) {
-            if (!nak && (r = mpu_eng_wr(e, "N", 1)) < 0) {
+            /* Framing may be lost: drain until the board pauses, then it sends again. */
+            if ((r = mpu_eng_wr(e, "N", 1)) < 0) {
                 break;
             }
-            nak = 1;
+            int k;
+            uint8_t junk[256];
+            while ((k = mpu_eng_rd(e, junk, sizeof(junk), mpu_eng_after(e, 100), 0)) > 0) {
+            }
+            if (k < 0) {
+                r = k;
+                break;
+            }
+            c->naks++;
             continue;
         }
-        nak = 0;
         seq++;
         if (f[0] == 'E') {
             memcpy(want, f + HDR, 32);
