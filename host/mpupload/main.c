@@ -554,7 +554,7 @@ int main(int argc, char **argv) {
         } else {
             r = mpu_cmd_put(&c, args[0], rpath);
         }
-        int rc = report(&o, cmd, &c, r, &out, NULL, 0);
+        int rc = report(&o, cmd, &c, r, &out, !strcmp(cmd, "put") || !strcmp(cmd, "cp") ? args[0] : rpath, 0);
         mpu_out_free(&out);
         return rc;
     }

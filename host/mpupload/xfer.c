@@ -137,7 +137,11 @@ static int start_prog(struct mpu_cmd *c, struct mpu_session *s, const char *prog
     c->out->capture = 1;
     c->out->cap_len = 0;
     s->eng.no_follow = 1;
+    /* Progress is the file's, not the program's. */
+    void (*progress)(void *, size_t, size_t) = s->eng.sink.progress;
+    s->eng.sink.progress = NULL;
     int r = mpu_engine_exec(&s->eng, (const uint8_t *)prog, strlen(prog));
+    s->eng.sink.progress = progress;
     s->eng.no_follow = 0;
     if (r != MPU_OK) {
         return r;
