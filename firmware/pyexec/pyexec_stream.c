@@ -201,6 +201,8 @@ typedef struct _pyexec_compile_t {
     bool batch_end; // the current batch ends before the held bytes
     bool input_end; // all input delivered or held
     bool cr; // last byte delivered was '\r'
+    int8_t stmt_kind; // PYEXEC_STMT_* of the statement being read
+    size_t kind_len; // bytes held of a new statement whose first word is awaited
     int event; // PYEXEC_IN_* event that stopped compilation, or 0
     uint8_t hold[PYEXEC_SPLIT_LOOKAHEAD + 1];
     size_t hold_len;
@@ -222,6 +224,42 @@ typedef struct _pyexec_compile_t {
 
 static bool pyexec_is_ident(int c, bool first) {
     return c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (!first && c >= '0' && c <= '9');
+}
+
+// What a top-level statement is, as far as batching cares.  A function made
+// by a batch keeps that batch's whole constant table alive, so in streamed
+// execution definitions are batched apart from other statements: otherwise
+// one def next to large literals would pin them for the life of the program.
+#define PYEXEC_STMT_UNKNOWN (-1)
+#define PYEXEC_STMT_OTHER (0)
+#define PYEXEC_STMT_DEF (1)
+
+static bool pyexec_starts_with_word(const uint8_t *s, size_t n, const char *word) {
+    size_t i = 0;
+    for (; word[i] != '\0'; ++i) {
+        if (i >= n || s[i] != (uint8_t)word[i]) {
+            return false;
+        }
+    }
+    return i < n && !pyexec_is_ident(s[i], false);
+}
+
+// True once the first n bytes of a statement tell its kind: past the first
+// word, or long enough that it can't be one of those that matter.
+static bool pyexec_stmt_kind_known(const uint8_t *s, size_t n) {
+    return s[0] == '@' || n >= 6 || !pyexec_is_ident(s[n - 1], n == 1);
+}
+
+// Kind of the statement whose first n bytes are s.
+static int pyexec_stmt_kind(const uint8_t *s, size_t n) {
+    if (n > 0 && s[0] == '@') {
+        return PYEXEC_STMT_DEF;
+    }
+    if (pyexec_starts_with_word(s, n, "def") || pyexec_starts_with_word(s, n, "class")
+        || pyexec_starts_with_word(s, n, "async")) {
+        return PYEXEC_STMT_DEF;
+    }
+    return PYEXEC_STMT_OTHER;
 }
 
 // Length of the `_NAME = const(EXPR)` prefix of a captured statement that is
@@ -392,10 +430,27 @@ static mp_uint_t pyexec_compile_readbyte(void *data) {
             continue;
         }
         size_t n = pyexec_split_feed(&pc->split, c);
+        if (pc->kind_len > 0) {
+            pc->kind_len++;
+        }
         if (n > 0 && n <= pc->hold_len) {
-            size_t before = pc->hold_len - n;
-            pc->stmt_start = pc->delivered + before;
-            if (pc->batch_len + before >= MICROPY_PYEXEC_BATCH_SIZE) {
+            pc->stmt_start = pc->delivered + pc->hold_len - n;
+            pc->kind_len = n;
+        }
+        if (pc->kind_len > 0) {
+            // A new statement began: where the batch ends depends on its kind.
+            size_t before = pc->hold_len - pc->kind_len;
+            if (!pyexec_stmt_kind_known(pc->hold + before, pc->kind_len)) {
+                pc->release = before;
+                continue;
+            }
+            int kind = pyexec_stmt_kind(pc->hold + before, pc->kind_len);
+            // The first statement's kind is not known: it may share a batch.
+            bool kind_changed = pc->stmt_kind != PYEXEC_STMT_UNKNOWN && kind != pc->stmt_kind;
+            pc->stmt_kind = kind;
+            pc->kind_len = 0;
+            if (pc->batch_len + before >= MICROPY_PYEXEC_BATCH_SIZE
+                || (pc->run_each && kind_changed && pc->batch_len + before > 0)) {
                 pc->batch_end = true;
                 pc->release = before;
             } else {
@@ -417,6 +472,7 @@ static void pyexec_compile_init(pyexec_compile_t *pc, pyexec_in_t *in, bool is_r
     pc->is_repl = is_repl;
     pc->line = 1;
     pc->stmt_start = 0;
+    pc->stmt_kind = PYEXEC_STMT_UNKNOWN;
     pyexec_split_init(&pc->split);
 }
 
