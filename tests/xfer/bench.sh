@@ -14,7 +14,8 @@ figure() {
     label=$1
     bin=$2
     shift 2
-    board_start "$bin" "$T/tty" --baud 115200 --rx-buf 256 --stats "$T/stats"
+    # shellcheck disable=SC2086
+    board_start "$bin" "$T/tty" $FIG_ARGS --stats "$T/stats"
     if [ "$1" = get ]; then
         shift
         "$BUILD/mpupload" -q -p "$T/tty" put "$T/r" :r.bin || fail "put for get"
@@ -36,12 +37,22 @@ figure() {
             l, s, b - a, r, r / 115.2, (i + o) / s, d }'
 }
 
+FIG_ARGS="--baud 115200 --rx-buf 256"
 echo "xfer: $SIZE random bytes at 115200 baud, --rx-buf 256 (wire: both directions, session included)"
 for bin in "$BUILD/sim-board-upstream" "$BUILD/sim-board"; do
     b=$(basename "$bin")
     figure "mpupload put ($b)" "$bin" "$BUILD/mpupload" -q -p "$T/tty" put "$T/r" :r.bin
     figure "mpupload get ($b)" "$bin" get "$BUILD/mpupload" -q -p "$T/tty" get :r.bin "$T/back"
 done
+echo "xfer: 1 MB unpaced (pty), % of line meaningless"
+SIZE_PACED=$SIZE
+SIZE=1048576
+head -c "$SIZE" /dev/urandom >"$T/r"
+FIG_ARGS="--fs-size 4M"
+figure "mpupload put (sim-board-upstream)" "$BUILD/sim-board-upstream" "$BUILD/mpupload" -q -p "$T/tty" put "$T/r" :r.bin
+figure "mpupload get (sim-board-upstream)" "$BUILD/sim-board-upstream" get "$BUILD/mpupload" -q -p "$T/tty" get :r.bin "$T/back"
+FIG_ARGS="--baud 115200 --rx-buf 256"
+SIZE=$SIZE_PACED
 if [ "$SIZE" -gt 16384 ]; then
     SIZE=16384
     head -c "$SIZE" "$T/r" >"$T/r16"
