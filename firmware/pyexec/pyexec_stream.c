@@ -12,8 +12,9 @@
 // line starts a new statement -> the lexer of the current batch.  Each batch
 // of top-level statements is parsed and compiled on its own, its parse tree
 // freed, and its module function kept (or run at once in streamed
-// execution).  Private `_NAME = const(N)` definitions are replayed on one
-// line ahead of each later batch so they keep folding.
+// execution).  `NAME = const(N)` definitions are replayed on one line ahead
+// of each later batch so they keep folding: a private one vanishes at parse
+// time, and a public one must still be a constant in `const(NAME + 1)`.
 
 // Bytes of source per batch: a new batch starts at the first statement
 // boundary after this many bytes.
@@ -262,12 +263,12 @@ static int pyexec_stmt_kind(const uint8_t *s, size_t n) {
     return PYEXEC_STMT_OTHER;
 }
 
-// Length of the `_NAME = const(EXPR)` prefix of a captured statement that is
+// Length of the `NAME = const(EXPR)` prefix of a captured statement that is
 // nothing else (blanks, comment and newlines may follow), 0 when it is not a
-// private const definition, -1 when it may be one that can't be replayed.
+// const definition, -1 when it may be one that can't be replayed.
 static int pyexec_const_def_len(const char *s, size_t n, bool truncated) {
     size_t i = 0;
-    if (n == 0 || s[0] != '_') {
+    if (n == 0 || !pyexec_is_ident(s[0], true)) {
         return 0;
     }
     while (i < n && pyexec_is_ident(s[i], i == 0)) {
@@ -333,7 +334,7 @@ static int pyexec_const_def_len(const char *s, size_t n, bool truncated) {
 }
 
 // The statement that started at stmt_start has ended: keep it if it is a
-// private const definition.
+// const definition.
 static void pyexec_compile_end_stmt(pyexec_compile_t *pc) {
     size_t n = pc->cap_len;
     bool truncated = n > sizeof(pc->cap);
