@@ -166,9 +166,28 @@ static int start_prog(struct mpu_cmd *c, struct mpu_session *s, const char *prog
             return r == MPU_OK ? MPU_ERR_PROTO : r;
         }
         if (b == 0x04) {
-            /* A traceback instead of the program: let follow read it. */
-            snprintf(c->detail, sizeof(c->detail), "%s: the board's transfer program did not start", what);
-            return MPU_ERR_PROTO;
+            /* A traceback instead of the program (no sys.stdin.buffer?): keep its last line. */
+            char tb[400];
+            size_t k = 0, line = 0;
+            int nl = 0;
+            while (mpu_eng_rd(&s->eng, &b, 1, mpu_eng_after(&s->eng, IDLE_MS), 0) == 1 && b != 0x04) {
+                if (b == '\n' || b == '\r') {
+                    nl = 1;
+                } else if (k + 1 < sizeof(tb)) {
+                    if (nl) {
+                        line = k;
+                        nl = 0;
+                    }
+                    tb[k++] = (char)b;
+                }
+            }
+            tb[k] = 0;
+            if (b == 0x04 && mpu_eng_wait_for(&s->eng, ">", mpu_eng_after(&s->eng, IDLE_MS)) == MPU_OK) {
+                s->eng.in_raw = 1;
+            }
+            snprintf(c->detail, sizeof(c->detail), "%s: the board cannot run the transfer program: %s", what,
+                tb + line);
+            return MPU_ERR_SUPP;
         }
     }
 }
