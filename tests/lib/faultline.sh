@@ -9,18 +9,10 @@ faultline_start() {
     FL_LINK=$2
     shift 2
     FL_LOG=$T/faultline.$FL_N.log
-    rm -f "$FL_LINK" "$FL_LOG"
-    "$BUILD/faultline" --board "$_fl_board" --pty "$FL_LINK" --log "$FL_LOG" "$@" \
-        </dev/null >/dev/null 2>"$T/faultline.$FL_N.err" &
-    FL_PID=$!
-    CLEANUP_PIDS="$CLEANUP_PIDS $FL_PID"
-    _fl_n=0
-    while [ ! -L "$FL_LINK" ]; do
-        kill -0 "$FL_PID" 2>/dev/null || fail "faultline exited at start: $(cat "$T/faultline.$FL_N.err")"
-        _fl_n=$((_fl_n + 1))
-        [ $_fl_n -lt 100 ] || fail "faultline made no $FL_LINK in 10 s"
-        sleep 0.1
-    done
+    rm -f "$FL_LOG"
+    spawn_link "$FL_LINK" 10 /dev/null "$T/faultline.$FL_N.err" \
+        "$BUILD/faultline" --board "$_fl_board" --pty "$FL_LINK" --log "$FL_LOG" "$@"
+    FL_PID=$SPAWN_PID
 }
 
 # faultline_stop: SIGTERM the faultline started last (if still running) and wait for it: its report is in $FL_LOG.

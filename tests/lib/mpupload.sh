@@ -13,17 +13,10 @@ mpu_board() {
     _mb_link=$2
     shift 2
     [ -x "$_mb_bin" ] || skip "$_mb_bin is not built"
-    rm -f "$_mb_link" "$_mb_link.stats"
-    "$_mb_bin" --pty "$_mb_link" --stats "$_mb_link.stats" "$@" >"$_mb_link.log" 2>&1 &
-    MPU_BOARD_PID=$!
-    CLEANUP_PIDS="$CLEANUP_PIDS $MPU_BOARD_PID"
-    _mb_n=0
-    while [ ! -e "$_mb_link" ]; do
-        kill -0 "$MPU_BOARD_PID" 2>/dev/null || fail "$_mb_bin exited at start: $(cat "$_mb_link.log")"
-        _mb_n=$((_mb_n + 1))
-        [ $_mb_n -lt 200 ] || fail "$_mb_bin made no pty in 20 s"
-        sleep 0.1
-    done
+    rm -f "$_mb_link.stats"
+    spawn_link "$_mb_link" 20 "$_mb_link.log" "$_mb_link.log" \
+        "$_mb_bin" --pty "$_mb_link" --stats "$_mb_link.stats" "$@"
+    MPU_BOARD_PID=$SPAWN_PID
 }
 
 # mpu_board_stop: stop the board started last and wait for it.

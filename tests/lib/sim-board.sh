@@ -10,17 +10,8 @@ board_start() {
     shift 2
     BOARD_N=$((${BOARD_N:-0} + 1))
     BOARD_ERR=$T/board.$BOARD_N.err
-    rm -f "$BOARD_LINK"
-    "$_board_bin" --pty "$BOARD_LINK" "$@" </dev/null >/dev/null 2>"$BOARD_ERR" &
-    BOARD_PID=$!
-    CLEANUP_PIDS="$CLEANUP_PIDS $BOARD_PID"
-    _board_n=0
-    while [ ! -L "$BOARD_LINK" ]; do
-        kill -0 "$BOARD_PID" 2>/dev/null || fail "board exited at start: $(cat "$BOARD_ERR")"
-        _board_n=$((_board_n + 1))
-        [ $_board_n -lt 100 ] || fail "board made no $BOARD_LINK in 10 s"
-        sleep 0.1
-    done
+    spawn_link "$BOARD_LINK" 10 /dev/null "$BOARD_ERR" "$_board_bin" --pty "$BOARD_LINK" "$@"
+    BOARD_PID=$SPAWN_PID
 }
 
 # board_stop: SIGTERM the board started last and wait for it (it writes --stats and removes its link); returns its exit status.
