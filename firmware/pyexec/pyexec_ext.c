@@ -125,15 +125,6 @@ static int pyexec_blk_rx(void) {
     return c;
 }
 
-static void pyexec_blk_abort(void) {
-    #if MICROPY_KBD_EXCEPTION
-    MP_STATE_VM(mp_kbd_exception).traceback_data = NULL;
-    nlr_raise(MP_OBJ_FROM_PTR(&MP_STATE_VM(mp_kbd_exception)));
-    #else
-    mp_raise_type(&mp_type_KeyboardInterrupt);
-    #endif
-}
-
 // Receives the next good block into blk->buf; ACKs it.
 static void pyexec_blk_next(pyexec_blk_t *blk) {
     for (;;) {
@@ -160,7 +151,7 @@ static void pyexec_blk_next(pyexec_blk_t *blk) {
         }
         int c = pyexec_blk_rx();
         if (c == CHAR_CTRL_C) {
-            pyexec_blk_abort();
+            pyexec_raise_kbd();
         }
         bool ok = c == MPU_PROTO_BLK_SYNC;
         byte hdr[4];
@@ -194,7 +185,7 @@ static void pyexec_blk_next(pyexec_blk_t *blk) {
         }
         blk->naks = 0;
         if (hdr[0] == MPU_PROTO_BLK_ABORT) {
-            pyexec_blk_abort();
+            pyexec_raise_kbd();
         }
         byte ack[2] = { MPU_PROTO_BLK_ACK, blk->seq++ };
         if (hdr[0] == MPU_PROTO_BLK_END) {

@@ -385,14 +385,19 @@ static void pyexec_compile_deliver(pyexec_compile_t *pc, byte c) {
     }
 }
 
-static void pyexec_compile_stop(pyexec_compile_t *pc, int event) {
-    pc->event = event;
+// Raises KeyboardInterrupt, as a Ctrl-C from the host does.
+static NORETURN void pyexec_raise_kbd(void) {
     #if MICROPY_KBD_EXCEPTION
     MP_STATE_VM(mp_kbd_exception).traceback_data = NULL;
     nlr_raise(MP_OBJ_FROM_PTR(&MP_STATE_VM(mp_kbd_exception)));
     #else
     mp_raise_type(&mp_type_KeyboardInterrupt);
     #endif
+}
+
+static void pyexec_compile_stop(pyexec_compile_t *pc, int event) {
+    pc->event = event;
+    pyexec_raise_kbd();
 }
 
 // mp_reader_t of one batch: replayed consts, then the batch's bytes.
