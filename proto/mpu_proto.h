@@ -28,7 +28,7 @@
 #define MPU_PROTO_SUB_INFO ('I') // capability query (B.1)
 #define MPU_PROTO_SUB_EXEC_STREAM ('S') // streamed execution (B.3)
 #define MPU_PROTO_SUB_MPY ('M') // streamed .mpy (B.4)
-#define MPU_PROTO_SUB_FILE ('F') // file transfer, reserved (B.5)
+#define MPU_PROTO_SUB_FILE ('F') // file transfer (B.5)
 
 // Upstream default raw-paste window increment (MICROPY_REPL_STDIN_BUFFER_MAX / 2).
 #define MPU_PROTO_DEFAULT_WINDOW (128)
@@ -74,10 +74,18 @@
 #define MPU_PROTO_DEFAULT_BLOCK_MAX (1024)
 #define MPU_PROTO_DEFAULT_BLOCKS_IN_FLIGHT (2)
 
-// File transfer requests (B.5, reserved).
+// File transfer (B.5).
 #define MPU_PROTO_FILE_PUT ('P')
 #define MPU_PROTO_FILE_GET ('G')
-#define MPU_PROTO_FILE_HASH ('H')
+#define MPU_PROTO_FILE_HASH ('H') // reserved
+#define MPU_PROTO_FILE_F_RESUME (0x01)
+#define MPU_PROTO_FILE_F_PARENTS (0x02)
+#define MPU_PROTO_FILE_REQ_LEN (6) // op, flags, u32; then the path
+#define MPU_PROTO_FILE_PATH_MAX (255)
+#define MPU_PROTO_FILE_PUT_REPLY_LEN (37) // 'P', u32 kept, SHA-256 of the kept bytes
+#define MPU_PROTO_FILE_GET_REPLY_LEN (37) // 'G', u32 size, SHA-256 of the file
+#define MPU_PROTO_FILE_MAX_RETRIES (16)
+#define MPU_PROTO_DEFAULT_FILE_BLOCK (1024)
 
 // CRC-32 of zlib and binascii.crc32.
 #define MPU_PROTO_CRC32_POLY (0xedb88320u) // reflected

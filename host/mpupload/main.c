@@ -11,6 +11,7 @@
 #include "err.h"
 #include "json.h"
 #include "mpu_proto.h"
+#include "multi.h"
 #include "mpy.h"
 #include "serial.h"
 #include "source.h"
@@ -339,6 +340,10 @@ static void print_info(const struct opts *o, const struct mpu_cmd *c, const stru
 }
 
 int main(int argc, char **argv) {
+    int multi = mpu_multi_main(argc, argv);
+    if (multi >= 0) {
+        return multi;
+    }
     struct opts o = { .baud = 115200, .dtr = -1, .rts = -1, .progress = -1 };
     enum { O_DTR = 256, O_RTS, O_JSON, O_PROGRESS, O_TIMEOUT, O_SOFT, O_MPY, O_MPY_CROSS, O_NOEXT,
         O_NORAWPASTE, O_HARD, O_VERSION };
