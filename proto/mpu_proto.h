@@ -29,6 +29,7 @@
 #define MPU_PROTO_SUB_EXEC_STREAM ('S') // streamed execution (B.3)
 #define MPU_PROTO_SUB_MPY ('M') // streamed .mpy (B.4)
 #define MPU_PROTO_SUB_FILE ('F') // file transfer (B.5)
+#define MPU_PROTO_SUB_EXEC_CHECKED ('C') // streamed execution in CRC-checked blocks (B.6)
 
 // Upstream default raw-paste window increment (MICROPY_REPL_STDIN_BUFFER_MAX / 2).
 #define MPU_PROTO_DEFAULT_WINDOW (128)
@@ -48,6 +49,7 @@
 #define MPU_PROTO_CAP_MPY (1 << 1)
 #define MPU_PROTO_CAP_FILE (1 << 2)
 #define MPU_PROTO_CAP_BATCHED (1 << 3)
+#define MPU_PROTO_CAP_EXEC_CHECKED (1 << 4)
 
 // Device-to-host frame bytes of streamed execution (B.3).
 #define MPU_PROTO_F_CREDIT (0x01) // one more window

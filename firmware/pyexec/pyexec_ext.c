@@ -24,12 +24,15 @@ static void pyexec_ext_u16(byte *p, size_t v) {
 }
 
 // B.1: one record telling the host what this device serves.
+static bool pyexec_checked_available(void);
+
 static void pyexec_ext_info(void) {
     byte r[3 + MPU_PROTO_INFO_LEN] = { 'R', MPU_PROTO_NEG_ACCEPTED, MPU_PROTO_INFO_LEN };
     byte *p = r + 3;
     p[MPU_PROTO_INFO_OFF_VERSION] = MPU_PROTO_VERSION;
     p[MPU_PROTO_INFO_OFF_FLAGS] = MPU_PROTO_CAP_EXEC_STREAM | MPU_PROTO_CAP_BATCHED
-        | (PYEXEC_EXT_MPY ? MPU_PROTO_CAP_MPY : 0);
+        | (PYEXEC_EXT_MPY ? MPU_PROTO_CAP_MPY : 0)
+        | (pyexec_checked_available() ? MPU_PROTO_CAP_EXEC_CHECKED : 0);
     pyexec_ext_u16(p + MPU_PROTO_INFO_OFF_WINDOW, MICROPY_REPL_STDIN_BUFFER_MAX / 2);
     pyexec_ext_u16(p + MPU_PROTO_INFO_OFF_BLOCK_MAX, MICROPY_PYEXEC_BLOCK_MAX);
     p[MPU_PROTO_INFO_OFF_BLOCKS_IN_FLIGHT] = MICROPY_PYEXEC_BLOCKS_IN_FLIGHT;
@@ -269,6 +272,9 @@ static int pyexec_ext_mpy(void) {
 
 #endif // PYEXEC_EXT_MPY
 
+// B.6: streamed execution in checked blocks.
+#include "pyexec_checked.c"
+
 // Sub-commands of the raw-paste negotiation other than 'A'.
 static int pyexec_ext(int c) {
     switch (c) {
@@ -282,6 +288,8 @@ static int pyexec_ext(int c) {
         case MPU_PROTO_SUB_MPY:
             return pyexec_ext_mpy();
         #endif
+        case MPU_PROTO_SUB_EXEC_CHECKED:
+            return pyexec_ext_checked();
         default:
             // Unsupported command.
             mp_hal_stdout_tx_strn("R\x00", 2);
