@@ -14,6 +14,8 @@
 #include "sha256.h"
 #include "xfer.h"
 
+static char *pylit(const char *s);
+
 #define HDR 8
 #define IDLE_MS 5000 /* the peer is gone after this much silence */
 #define NAK_QUIET_MS 300 /* after a NAK: longer than the peer's 100 ms drain, shorter than its 500 ms pause */
@@ -233,7 +235,7 @@ static const char PUT_PROG[] =
     " finally:\n"
     "  micropython.kbd_intr(3)\n";
 
-int mpu_cmd_put(struct mpu_cmd *c, const char *src, const char *dest) {
+static int put_on(struct mpu_cmd *c, struct mpu_session *sp, const char *src, const char *dest, const char *base) {
     FILE *fp = fopen(src, "rb");
     struct stat st;
     if (!fp || fstat(fileno(fp), &st) || !S_ISREG(st.st_mode)) {
@@ -258,8 +260,8 @@ int mpu_cmd_put(struct mpu_cmd *c, const char *src, const char *dest) {
     mpu_sha256_update(&h, data, len);
     mpu_sha256_final(&h, sha);
 
-    char *base_dup = strdup(src);
-    char *ld = pylit(dest), *lb = base_dup ? pylit(basename(base_dup)) : NULL;
+    char *base_dup = strdup(base);
+    char *ld = pylit(dest), *lb = base_dup ? pylit(base_dup) : NULL;
     char *prog = ld && lb ? malloc(sizeof(PUT_PROG) + strlen(ld) + strlen(lb) + 64) : NULL;
     if (!prog) {
         free(data), free(base_dup), free(ld), free(lb);
@@ -268,17 +270,12 @@ int mpu_cmd_put(struct mpu_cmd *c, const char *src, const char *dest) {
     sprintf(prog, "%s_mpu_p(%s,%s,%d,%d)\ndel _mpu_p\n", PUT_PROG, ld, lb, MPU_XFER_BLOCK, IDLE_MS);
     free(base_dup), free(ld), free(lb);
 
-    struct mpu_session s;
     int64_t t0 = mpu_now_ms();
     c->total = len;
     c->mode = "stock-blocks";
-    int r = mpu_cmd_start(c, &s, 0);
-    if (r != MPU_OK) {
-        free(data), free(prog);
-        return r;
-    }
-    struct mpu_engine *e = &s.eng;
-    r = start_prog(c, &s, prog, "put");
+    int r = MPU_OK;
+    struct mpu_engine *e = &sp->eng;
+    r = start_prog(c, sp, prog, "put");
     free(prog);
     size_t nblocks = (len + MPU_XFER_BLOCK - 1) / MPU_XFER_BLOCK;
     size_t next = 0, acked = 0, inflight = 0;
@@ -329,7 +326,7 @@ int mpu_cmd_put(struct mpu_cmd *c, const char *src, const char *dest) {
         }
         if (n < 0) {
             snprintf(c->detail, sizeof(c->detail), "put: the link failed after %zu of %zu bytes: %s",
-                acked * MPU_XFER_BLOCK < len ? acked * MPU_XFER_BLOCK : len, len, mpu_link_last_error(s.link));
+                acked * MPU_XFER_BLOCK < len ? acked * MPU_XFER_BLOCK : len, len, mpu_link_last_error(sp->link));
             r = n;
             break;
         }
@@ -364,6 +361,54 @@ int mpu_cmd_put(struct mpu_cmd *c, const char *src, const char *dest) {
     }
     free(data);
     c->elapsed_ms = mpu_now_ms() - t0;
+    return r;
+}
+
+/* Create the missing parents of target (a normalised path) on the board. */
+static int make_parents(struct mpu_cmd *c, struct mpu_session *s, const char *target) {
+    char *lp = pylit(target);
+    char *prog = lp ? malloc(strlen(lp) + 256) : NULL;
+    if (!prog) {
+        free(lp);
+        return MPU_ERR_MEM;
+    }
+    sprintf(prog, "def _mpu_md(p):\n"
+        " import os\n"
+        " q=''\n"
+        " for n in p.split('/')[1:-1]:\n"
+        "  q+='/'+n\n"
+        "  try:\n"
+        "   os.mkdir(q)\n"
+        "  except OSError:\n"
+        "   pass\n"
+        "_mpu_md(%s)\ndel _mpu_md\n", lp);
+    free(lp);
+    int r = mpu_xfer_run_capture(c, s, prog, NULL, NULL);
+    free(prog);
+    return r == MPU_ERR_EXCEPTION ? MPU_ERR_PROTO : r;
+}
+
+int mpu_xfer_put_file(struct mpu_cmd *c, struct mpu_session *s, const char *src, const char *target, int flags) {
+    int r = MPU_OK;
+    if (flags & MPU_XFER_PARENTS) {
+        r = make_parents(c, s, target);
+    }
+    if (r == MPU_OK) {
+        const char *b = strrchr(target, '/');
+        r = put_on(c, s, src, target, b ? b + 1 : target);
+    }
+    return r;
+}
+
+int mpu_cmd_put(struct mpu_cmd *c, const char *src, const char *dest) {
+    struct mpu_session s;
+    int r = mpu_cmd_start(c, &s, 0);
+    if (r != MPU_OK) {
+        return r;
+    }
+    char *dup = strdup(src);
+    r = dup ? put_on(c, &s, src, dest, basename(dup)) : MPU_ERR_MEM;
+    free(dup);
     return mpu_cmd_finish(c, &s, r);
 }
 
@@ -400,7 +445,7 @@ static const char GET_PROG[] =
     " finally:\n"
     "  micropython.kbd_intr(3)\n";
 
-int mpu_cmd_get(struct mpu_cmd *c, const char *src, const char *dest) {
+static int get_on(struct mpu_cmd *c, struct mpu_session *sp, const char *src, const char *dest) {
     char *ls = pylit(src);
     char *prog = ls ? malloc(sizeof(GET_PROG) + strlen(ls) + 64) : NULL;
     if (!prog) {
@@ -412,14 +457,8 @@ int mpu_cmd_get(struct mpu_cmd *c, const char *src, const char *dest) {
     free(ls);
     /* Local target: a directory keeps the remote name; data goes to a temporary first. */
     char target[4096], tmp[4200];
-    struct stat st;
-    const char *rbase = strrchr(src, '/') ? strrchr(src, '/') + 1 : src;
     int to_stdout = !strcmp(dest, "-");
-    if (!to_stdout && stat(dest, &st) == 0 && S_ISDIR(st.st_mode)) {
-        snprintf(target, sizeof(target), "%s/%s", dest, rbase);
-    } else {
-        snprintf(target, sizeof(target), "%s", dest);
-    }
+    snprintf(target, sizeof(target), "%s", dest);
     FILE *fp = NULL;
     if (to_stdout) {
         fp = stdout;
@@ -435,16 +474,11 @@ int mpu_cmd_get(struct mpu_cmd *c, const char *src, const char *dest) {
             return MPU_ERR_ARG;
         }
     }
-    struct mpu_session s;
     int64_t t0 = mpu_now_ms();
     c->mode = "stock-blocks";
-    int r = mpu_cmd_start(c, &s, 0);
-    int started = r == MPU_OK;
-    if (r == MPU_OK) {
-        r = start_prog(c, &s, prog, "get");
-    }
+    int r = start_prog(c, sp, prog, "get");
     free(prog);
-    struct mpu_engine *e = &s.eng;
+    struct mpu_engine *e = &sp->eng;
     uint8_t sz[4], f[HDR + GB], want[32];
     size_t len = 0, got = 0;
     unsigned seq = 0;
@@ -558,10 +592,122 @@ int mpu_cmd_get(struct mpu_cmd *c, const char *src, const char *dest) {
         fflush(stdout);
     }
     c->elapsed_ms = mpu_now_ms() - t0;
-    if (!started) {
+    return r;
+}
+
+int mpu_cmd_get(struct mpu_cmd *c, const char *src, const char *dest) {
+    /* A local directory keeps the remote name. */
+    char target[4096];
+    struct stat st;
+    const char *rbase = strrchr(src, '/') ? strrchr(src, '/') + 1 : src;
+    if (strcmp(dest, "-") && stat(dest, &st) == 0 && S_ISDIR(st.st_mode)) {
+        snprintf(target, sizeof(target), "%s/%s", dest, rbase);
+    } else {
+        snprintf(target, sizeof(target), "%s", dest);
+    }
+    struct mpu_session s;
+    int r = mpu_cmd_start(c, &s, 0);
+    if (r != MPU_OK) {
         return r;
     }
+    r = get_on(c, &s, src, target);
     return mpu_cmd_finish(c, &s, r);
+}
+
+int mpu_xfer_get_file(struct mpu_cmd *c, struct mpu_session *s, const char *src, const char *dest) {
+    return get_on(c, s, src, dest);
+}
+
+/* Output into a buffer: \r\n becomes \n; the traceback's last line kept apart. */
+struct capture {
+    char *buf;
+    size_t len, size;
+    char tb[512];
+    size_t tb_len;
+    int oom;
+};
+
+static void cap_add(struct capture *k, const uint8_t *b, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        if (b[i] == '\n' && k->len && k->buf[k->len - 1] == '\r') {
+            k->len--;
+        }
+        if (k->len + 2 > k->size) {
+            size_t ns = k->size ? k->size * 2 : 256;
+            char *p = realloc(k->buf, ns);
+            if (!p) {
+                k->oom = 1;
+                return;
+            }
+            k->buf = p;
+            k->size = ns;
+        }
+        k->buf[k->len++] = (char)b[i];
+    }
+}
+
+static void cap_out(void *ctx, const uint8_t *b, size_t n) {
+    cap_add(ctx, b, n);
+}
+
+static void cap_err(void *ctx, const uint8_t *b, size_t n) {
+    struct capture *k = ctx;
+    for (size_t i = 0; i < n; i++) {
+        if (b[i] == '\r' || b[i] == '\n') {
+            if (b[i] == '\n') {
+                k->tb_len = k->tb_len ? k->tb_len | (1u << 31) : 0;
+            }
+            continue;
+        }
+        if (k->tb_len & (1u << 31)) {
+            k->tb_len = 0; /* a new line starts */
+        }
+        if (k->tb_len + 1 < sizeof(k->tb)) {
+            k->tb[k->tb_len++] = (char)b[i];
+            k->tb[k->tb_len] = 0;
+        }
+    }
+}
+
+int mpu_xfer_run_capture(struct mpu_cmd *c, struct mpu_session *s, const char *prog, char **out, size_t *out_len) {
+    struct capture k;
+    memset(&k, 0, sizeof(k));
+    struct mpu_sink keep = s->eng.sink;
+    s->eng.sink.ctx = &k;
+    s->eng.sink.out = cap_out;
+    s->eng.sink.err = cap_err;
+    s->eng.sink.progress = NULL;
+    s->eng.sink.mode = NULL;
+    int r = mpu_engine_exec(&s->eng, (const uint8_t *)prog, strlen(prog));
+    s->eng.sink = keep;
+    if (k.oom) {
+        free(k.buf);
+        return MPU_ERR_MEM;
+    }
+    if (r == MPU_ERR_EXCEPTION) {
+        snprintf(c->detail, sizeof(c->detail), "%s", k.tb);
+    }
+    if (!k.buf) {
+        k.buf = malloc(1);
+        if (!k.buf) {
+            return MPU_ERR_MEM;
+        }
+    }
+    k.buf[k.len] = 0;
+    if (out) {
+        *out = k.buf;
+    } else {
+        free(k.buf);
+    }
+    if (out_len) {
+        *out_len = k.len;
+    }
+    return r;
+}
+
+int mpu_xfer_end(struct mpu_cmd *c, struct mpu_session *s) {
+    (void)c, (void)s;
+    return MPU_OK;
 }
 
 /* Names go back hex-encoded, so any name survives the trip. */
