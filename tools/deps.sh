@@ -7,7 +7,7 @@ set -eu
 
 PKGS="build-essential pkg-config python3 python3-serial python3-platformdirs
 libserialport-dev xz-utils dpkg-dev gcc-arm-none-eabi libnewlib-arm-none-eabi
-qemu-system-arm clang libclang-rt-14-dev valgrind uncrustify"
+qemu-system-arm clang libclang-rt-14-dev valgrind uncrustify gnuplot-nox"
 
 missing=""
 for p in $PKGS; do
