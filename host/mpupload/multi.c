@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -229,7 +230,8 @@ static int add_board(struct multi *m, const char *name) {
     return 0;
 }
 
-/* -p all: every likely board, or what the globs in $MPUPLOAD_ALL match. */
+/* -p all: every likely board, or the serial devices (character devices)
+ * that the globs in $MPUPLOAD_ALL match. */
 static int add_all(struct multi *m) {
     const char *pat = getenv("MPUPLOAD_ALL");
     if (pat && *pat) {
@@ -241,6 +243,10 @@ static int add_all(struct multi *m) {
             glob_t g;
             if (glob(w, 0, NULL, &g) == 0) {
                 for (size_t i = 0; i < g.gl_pathc; i++) {
+                    struct stat st;
+                    if (stat(g.gl_pathv[i], &st) || !S_ISCHR(st.st_mode)) {
+                        continue;
+                    }
                     if (add_board(m, g.gl_pathv[i])) {
                         globfree(&g);
                         free(copy);
