@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "commands.h"
@@ -15,6 +16,7 @@
 #include "mpy.h"
 #include "serial.h"
 #include "source.h"
+#include "tree.h"
 #include "xfer.h"
 
 #define MPUPLOAD_VERSION "0.1"
@@ -53,11 +55,15 @@ static const char USAGE[] =
     "  repl               a terminal to the board's REPL; Ctrl-] leaves\n"
     "  reset [--hard]     soft reset, or machine.reset() with --hard\n"
     "  info               firmware, platform, .mpy version, memory, filesystem, extensions\n"
-    "  put SRC :DEST      copy a file to the board, verified, atomic (alias: cp)\n"
-    "  get :SRC [DEST]    copy a file from the board, verified (DEST - : stdout)\n"
+    "  put SRC... [:DEST] copy files to the board (-r: directories), verified, atomic (alias: cp)\n"
+    "  get :SRC... [DEST] copy files from the board (-r: directories), verified (DEST - : stdout)\n"
+    "  sync DIR [:DEST]   make DEST on the board hold what DIR holds, sending only what differs\n"
     "  ls [-l] [:PATH]    list a directory on the board\n"
-    "  rm :PATH           remove a file on the board\n"
+    "  rm [-r] :PATH...   remove files on the board (-r: directories and what they hold)\n"
     "  mkdir :PATH        make a directory on the board\n"
+    "  rmdir :PATH...     remove empty directories on the board\n"
+    "  mv :SRC :DEST      rename a file or directory on the board\n"
+    "  df [:PATH]         size, used and free bytes of the board's filesystem\n"
     "  cat :PATH          print a file of the board\n"
     "  sha256sum :PATH    the SHA-256 of a file on the board, computed there\n"
     "\n"
@@ -71,17 +77,21 @@ static const char USAGE[] =
     "  -q, --quiet        only the program's own output\n"
     "      --timeout SECS interrupt the program after SECS seconds\n"
     "      --soft-reset   soft-reset the board before running\n"
-    "      --mpy          run: compile on the host with mpy-cross first\n"
+    "      --mpy          run, sync: compile on the host with mpy-cross first\n"
     "      --mpy-cross P  the mpy-cross to use (default: $MPY_CROSS, then next to mpupload)\n"
     "      --no-ext       don't use the firmware/pyexec protocol extensions\n"
     "      --no-raw-paste plain raw REPL only (paced for a 256-byte receive buffer)\n"
     "  -l                 ls: sizes and types\n"
+    "  -r                 put, get, rm: directories and what they hold\n"
+    "      --delete       sync: remove what the board has and DIR has not\n"
+    "      --dry-run      sync: print the plan; send no file data\n"
+    "      --exclude PAT  sync: skip paths and names matching PAT (fnmatch; repeatable)\n"
     "  -h, --help         this help; `mpupload COMMAND --help` for one command\n"
     "      --version      the version\n"
     "\n"
     "Exit status: 0 success; 1 the program raised an exception; 2 usage error or bad\n"
     "input file; 3 no board or link error; 4 protocol error or timeout; 5 mpy-cross\n"
-    "error; 130 interrupted.\n";
+    "error; 130 interrupted. A local symlink loop is bad input: 2.\n";
 
 static const struct {
     const char *name, *usage, *help;
@@ -105,21 +115,44 @@ static const struct {
     { "info", "mpupload [-p PORT] info [--json]",
         "Show firmware version, platform, .mpy version and arch, free heap, filesystem\n"
         "size, and which protocol extensions (proto/PROTOCOL.md part B) the board has.\n" },
-    { "put", "mpupload [-p PORT] put SRC :DEST",
-        "Copy the local file SRC to DEST on the board (a directory keeps SRC's name), in\n"
-        "CRC-checked blocks paced for a 256-byte receive buffer; the data goes to\n"
-        "DEST.part and is renamed over DEST only once its SHA-256 matches. Remote paths\n"
-        "with '..' are refused (exit 2). A failed transfer exits 4 (3: link lost).\n" },
-    { "cp", "mpupload [-p PORT] cp SRC :DEST", "The same as put.\n" },
-    { "get", "mpupload [-p PORT] get :SRC [DEST]",
+    { "put", "mpupload [-p PORT] put [-r] SRC... [:DEST]",
+        "Copy the local file SRC to DEST on the board (default /; a directory keeps SRC's\n"
+        "name), in CRC-checked blocks; the data goes to DEST.part and is renamed over\n"
+        "DEST only once its SHA-256 matches. Several SRCs go into the directory DEST\n"
+        "(made when missing); -r copies directories, making their directories on the\n"
+        "board first. One session for the whole job. Remote paths with '..' are refused\n"
+        "(exit 2). A failed transfer exits 4 (3: link lost).\n" },
+    { "cp", "mpupload [-p PORT] cp [-r] SRC... [:DEST]", "The same as put.\n" },
+    { "get", "mpupload [-p PORT] get [-r] :SRC... [DEST]",
         "Copy SRC from the board to DEST (default: its name, here; a directory keeps\n"
         "the name; - writes to stdout), checked by CRC per block and SHA-256 at the end;\n"
-        "written to a temporary file and renamed.\n" },
+        "written to a temporary file and renamed. Several SRCs go into the directory\n"
+        "DEST (made when missing); -r copies directories.\n" },
+    { "sync", "mpupload [-p PORT] sync [--delete] [--dry-run] [--exclude PAT]... [--mpy] DIR [:DEST]",
+        "Make DEST (default /) on the board hold what the local directory DIR holds. One\n"
+        "program lists the board's tree with the size and SHA-256 of every file; only\n"
+        "files whose size or hash differ are sent, missing directories are made.\n"
+        "--delete removes board files and directories that DIR lacks; --dry-run prints\n"
+        "the plan and sends no file data; --exclude PAT skips relative paths or names\n"
+        "matching the fnmatch pattern PAT, here and on the board (repeatable); --mpy sends\n"
+        "NAME.py as NAME.mpy compiled for the board (boot.py and main.py stay source),\n"
+        "cached under $MPUPLOAD_CACHE, else $XDG_CACHE_HOME/mpupload, else\n"
+        "~/.cache/mpupload. Symlinks are followed; a loop is an error (exit 2). Ends with\n"
+        "a line: files checked, uploaded, deleted, bytes, seconds.\n" },
     { "ls", "mpupload [-p PORT] ls [-l] [:PATH]",
         "List PATH (default /) on the board, directories with a trailing /; -l adds the\n"
         "type (d or f) and size.\n" },
-    { "rm", "mpupload [-p PORT] rm :PATH", "Remove the file PATH on the board.\n" },
+    { "rm", "mpupload [-p PORT] rm [-r] :PATH...",
+        "Remove the files PATH on the board; -r removes directories and all they hold.\n" },
     { "mkdir", "mpupload [-p PORT] mkdir :PATH", "Make the directory PATH on the board.\n" },
+    { "rmdir", "mpupload [-p PORT] rmdir :PATH...",
+        "Remove the empty directories PATH on the board; a directory that is not empty\n"
+        "is refused (exit 4).\n" },
+    { "mv", "mpupload [-p PORT] mv :SRC :DEST",
+        "Rename SRC to DEST on the board; when DEST is a directory, SRC goes into it.\n" },
+    { "df", "mpupload [-p PORT] df [:PATH]",
+        "Print the size, used and available bytes of the filesystem holding PATH\n"
+        "(default /), from os.statvfs on the board.\n" },
     { "cat", "mpupload [-p PORT] cat :PATH", "Write the file PATH of the board to stdout (as get :PATH -).\n" },
     { "sha256sum", "mpupload [-p PORT] sha256sum :PATH",
         "Print the SHA-256 of PATH, computed on the board, like sha256sum(1).\n" },
@@ -128,6 +161,9 @@ static const struct {
 struct opts {
     const char *port;
     int baud, dtr, rts, json, progress, quiet, hard, mpy, soft_reset, no_ext, no_raw_paste, long_fmt;
+    int recursive, delete_extra, dry_run;
+    const char **exclude;
+    size_t n_exclude;
     double timeout;
     const char *mpy_cross;
 };
@@ -161,7 +197,7 @@ static int on_off(const char *v, int *out) {
 }
 
 static void json_result(const char *command, const struct mpu_cmd *c, int err,
-    const struct mpu_out *out, const char *file, const char *hint) {
+    const struct mpu_out *out, const char *file, const char *hint, const char *extra) {
     FILE *f = stdout;
     const char *status = err == MPU_OK ? "ok" : err == MPU_ERR_EXCEPTION ? "exception"
         : err == MPU_ERR_INTR ? "interrupted" : "error";
@@ -191,13 +227,13 @@ static void json_result(const char *command, const struct mpu_cmd *c, int err,
     mpu_json_cstr(f, err != MPU_OK && err != MPU_ERR_EXCEPTION ? (c->detail[0] ? c->detail : mpu_strerror(err)) : NULL);
     fprintf(f, ",\"hint\":");
     mpu_json_cstr(f, hint);
-    fprintf(f, "}\n");
+    fprintf(f, "%s}\n", extra ? extra : "");
     fflush(f);
 }
 
 /* The end of every command that talks to a board: message, JSON, exit code. */
 static int report(const struct opts *o, const char *command, struct mpu_cmd *c, int err,
-    struct mpu_out *out, const char *file, size_t src_len) {
+    struct mpu_out *out, const char *file, size_t src_len, const char *extra) {
     char hint[600] = "";
     if (err == MPU_ERR_EXCEPTION && !strcmp(out->tb.exc_type, "MemoryError") && !o->mpy && file
         && c->mode && !strcmp(c->mode, "stream")) {
@@ -215,7 +251,7 @@ static int report(const struct opts *o, const char *command, struct mpu_cmd *c, 
             "host: mpupload run --mpy %s (or use a board with firmware/pyexec)", src_len, file);
     }
     if (o->json) {
-        json_result(command, c, err, out, file, hint[0] ? hint : NULL);
+        json_result(command, c, err, out, file, hint[0] ? hint : NULL, extra);
     }
     if (hint[0] && !o->quiet) {
         fprintf(stderr, "mpupload: %s\n", hint);
@@ -339,6 +375,39 @@ static void print_info(const struct opts *o, const struct mpu_cmd *c, const stru
     printf("extensions: %s\n", ext);
 }
 
+struct tree_print {
+    const struct opts *o;
+    struct mpu_out *out;
+    const char *cmd;
+};
+
+/* Each step of a tree job: a JSON event, or for sync a line (--dry-run: the plan). */
+static void on_tree_event(void *ctx, const struct mpu_tree_event *ev) {
+    const struct tree_print *tp = ctx;
+    if (tp->o->json) {
+        printf("{\"event\":\"file\",\"command\":");
+        mpu_json_cstr(stdout, tp->cmd);
+        printf(",\"action\":");
+        mpu_json_cstr(stdout, ev->action);
+        printf(",\"path\":");
+        mpu_json_cstr(stdout, ev->path);
+        printf(",\"size\":%llu,\"dry_run\":%s}\n", (unsigned long long)ev->size, ev->dry_run ? "true" : "false");
+        fflush(stdout);
+        return;
+    }
+    if (tp->o->quiet || strcmp(tp->cmd, "sync") || !strcmp(ev->action, "same")) {
+        return;
+    }
+    mpu_progress_clear(&tp->out->progress);
+    if (!strcmp(ev->action, "stale")) {
+        fprintf(stderr, "mpupload: :%s is imported before the .mpy sent; --delete removes it\n", ev->path);
+        return;
+    }
+    printf("%s%s %s%s\n", ev->dry_run ? "would " : "", ev->action, strcmp(ev->action, "compile") ? ":" : "",
+        ev->path);
+    fflush(stdout);
+}
+
 int main(int argc, char **argv) {
     int multi = mpu_multi_main(argc, argv);
     if (multi >= 0) {
@@ -346,7 +415,7 @@ int main(int argc, char **argv) {
     }
     struct opts o = { .baud = 115200, .dtr = -1, .rts = -1, .progress = -1 };
     enum { O_DTR = 256, O_RTS, O_JSON, O_PROGRESS, O_TIMEOUT, O_SOFT, O_MPY, O_MPY_CROSS, O_NOEXT,
-        O_NORAWPASTE, O_HARD, O_VERSION };
+        O_NORAWPASTE, O_HARD, O_VERSION, O_DELETE, O_DRY_RUN, O_EXCLUDE };
     static const struct option longopts[] = {
         { "port", required_argument, 0, 'p' },
         { "baud", required_argument, 0, 'b' },
@@ -362,6 +431,9 @@ int main(int argc, char **argv) {
         { "no-ext", no_argument, 0, O_NOEXT },
         { "no-raw-paste", no_argument, 0, O_NORAWPASTE },
         { "hard", no_argument, 0, O_HARD },
+        { "delete", no_argument, 0, O_DELETE },
+        { "dry-run", no_argument, 0, O_DRY_RUN },
+        { "exclude", required_argument, 0, O_EXCLUDE },
         { "help", no_argument, 0, 'h' },
         { "version", no_argument, 0, O_VERSION },
         { 0, 0, 0, 0 },
@@ -370,7 +442,9 @@ int main(int argc, char **argv) {
     opterr = 0;
     int ch;
     /* Options may come before or after the command (GNU getopt permutes). */
-    while ((ch = getopt_long(argc, argv, "p:b:qhl", longopts, NULL)) != -1) {
+    const char *exclude[64];
+    o.exclude = exclude;
+    while ((ch = getopt_long(argc, argv, "p:b:qhlr", longopts, NULL)) != -1) {
         char *end;
         switch (ch) {
         case 'p': o.port = optarg; break;
@@ -406,6 +480,15 @@ int main(int argc, char **argv) {
         case O_NOEXT: o.no_ext = 1; break;
         case O_NORAWPASTE: o.no_raw_paste = 1; break;
         case O_HARD: o.hard = 1; break;
+        case 'r': o.recursive = 1; break;
+        case O_DELETE: o.delete_extra = 1; break;
+        case O_DRY_RUN: o.dry_run = 1; break;
+        case O_EXCLUDE:
+            if (o.n_exclude == sizeof(exclude) / sizeof(exclude[0])) {
+                return usage_error("too many --exclude patterns (64 at most)", optarg);
+            }
+            exclude[o.n_exclude++] = optarg;
+            break;
         case 'h': help = 1; break;
         case O_VERSION: printf("mpupload %s\n", MPUPLOAD_VERSION); return EXIT_OK;
         case ':': return usage_error("option needs a value", argv[optind - 1]);
@@ -441,14 +524,17 @@ int main(int argc, char **argv) {
     }
     int want_args = !strcmp(cmd, "run") || !strcmp(cmd, "exec") || !strcmp(cmd, "eval") ? 1 : 0;
     int max_args = want_args;
-    if (!strcmp(cmd, "put") || !strcmp(cmd, "cp")) {
-        want_args = max_args = 2;
-    } else if (!strcmp(cmd, "get")) {
-        want_args = 1, max_args = 2;
-    } else if (!strcmp(cmd, "ls")) {
+    if (!strcmp(cmd, "put") || !strcmp(cmd, "cp") || !strcmp(cmd, "get") || !strcmp(cmd, "rm")
+        || !strcmp(cmd, "rmdir")) {
+        want_args = 1, max_args = INT_MAX;
+    } else if (!strcmp(cmd, "ls") || !strcmp(cmd, "df")) {
         want_args = 0, max_args = 1;
-    } else if (!strcmp(cmd, "rm") || !strcmp(cmd, "mkdir") || !strcmp(cmd, "cat") || !strcmp(cmd, "sha256sum")) {
+    } else if (!strcmp(cmd, "mkdir") || !strcmp(cmd, "cat") || !strcmp(cmd, "sha256sum")) {
         want_args = max_args = 1;
+    } else if (!strcmp(cmd, "mv")) {
+        want_args = max_args = 2;
+    } else if (!strcmp(cmd, "sync")) {
+        want_args = 1, max_args = 2;
     }
     if (nargs < want_args || nargs > max_args) {
         fprintf(stderr, "usage: %s\n", cmd_help[ci].usage);
@@ -457,8 +543,8 @@ int main(int argc, char **argv) {
     if (o.hard && strcmp(cmd, "reset")) {
         return usage_error("--hard is for reset", NULL);
     }
-    if (o.mpy && strcmp(cmd, "run")) {
-        return usage_error("--mpy is for run", NULL);
+    if (o.mpy && strcmp(cmd, "run") && strcmp(cmd, "sync")) {
+        return usage_error("--mpy is for run and sync", NULL);
     }
     if (!strcmp(cmd, "devs")) {
         return cmd_devs(&o);
@@ -466,19 +552,70 @@ int main(int argc, char **argv) {
     if (o.long_fmt && strcmp(cmd, "ls")) {
         return usage_error("-l is for ls", NULL);
     }
+    if (o.recursive && strcmp(cmd, "put") && strcmp(cmd, "cp") && strcmp(cmd, "get") && strcmp(cmd, "rm")) {
+        return usage_error("-r is for put, get and rm", NULL);
+    }
+    if ((o.delete_extra || o.dry_run || o.n_exclude) && strcmp(cmd, "sync")) {
+        return usage_error("--delete, --dry-run and --exclude are for sync", NULL);
+    }
+    int put = !strcmp(cmd, "put") || !strcmp(cmd, "cp");
+    if (put || !strcmp(cmd, "sync")) {
+        /* SRC... [:DEST]: the last argument names the board side when it starts with ':'. */
+        int has_dest = nargs > 1 && args[nargs - 1][0] == ':';
+        for (int i = 0; i < nargs - has_dest; i++) {
+            if (args[i][0] == ':') {
+                return usage_error(put ? "put: sources are local, the destination comes last"
+                    : "sync: DIR is local, DEST comes last", args[i]);
+            }
+        }
+        if (nargs > 1 && !has_dest) {
+            /* Several sources need a DEST: a last argument without ':' is a mistyped one. */
+            return usage_error("remote paths start with ':'", args[nargs - 1]);
+        }
+    }
     /* Remote paths are checked before anything touches the board. */
-    char rpath[1024] = "/";
-    const char *rarg = !strcmp(cmd, "put") || !strcmp(cmd, "cp") ? args[1] : nargs && strcmp(cmd, "run")
-        && strcmp(cmd, "exec") && strcmp(cmd, "eval") ? args[0] : NULL;
-    if (rarg) {
-        if (rarg[0] != ':') {
-            return usage_error("remote paths start with ':'", rarg);
+    const char *rargs[256];
+    int nr = 0, allow_root = 0;
+    if (put || !strcmp(cmd, "sync")) {
+        rargs[nr++] = nargs > 1 && args[nargs - 1][0] == ':' ? args[nargs - 1] : ":";
+        allow_root = 1;
+    } else if (!strcmp(cmd, "get")) {
+        for (int i = 0; i < nargs; i++) {
+            if (args[i][0] != ':' && i == nargs - 1 && i > 0) {
+                break;
+            }
+            if (nr == (int)(sizeof(rargs) / sizeof(rargs[0]))) {
+                return usage_error("too many sources (256 at most)", NULL);
+            }
+            rargs[nr++] = args[i];
+        }
+        allow_root = o.recursive;
+    } else if (!strcmp(cmd, "ls") || !strcmp(cmd, "df")) {
+        rargs[nr++] = nargs ? args[0] : ":";
+        allow_root = 1;
+    } else if (strcmp(cmd, "run") && strcmp(cmd, "exec") && strcmp(cmd, "eval") && strcmp(cmd, "info")
+        && strcmp(cmd, "reset") && strcmp(cmd, "repl")) {
+        for (int i = 0; i < nargs; i++) {
+            if (nr == (int)(sizeof(rargs) / sizeof(rargs[0]))) {
+                return usage_error("too many paths (256 at most)", NULL);
+            }
+            rargs[nr++] = args[i];
+        }
+    }
+    static char rpaths[256][1024];
+    for (int i = 0; i < nr; i++) {
+        if (rargs[i][0] != ':') {
+            return usage_error("remote paths start with ':'", rargs[i]);
         }
         char perr[200];
-        if (mpu_xfer_path(rarg, !strcmp(cmd, "ls") || !strcmp(cmd, "put") || !strcmp(cmd, "cp"),
-                rpath, sizeof(rpath), perr, sizeof(perr)) != MPU_OK) {
-            return usage_error(perr, rarg);
+        if (mpu_xfer_path(rargs[i], allow_root, rpaths[i], sizeof(rpaths[i]), perr, sizeof(perr)) != MPU_OK) {
+            return usage_error(perr, rargs[i]);
         }
+    }
+    char *rpath = rpaths[0];
+    const char *rlist[256];
+    for (int i = 0; i < nr; i++) {
+        rlist[i] = rpaths[i];
     }
 
     struct mpu_out out;
@@ -547,19 +684,84 @@ int main(int argc, char **argv) {
             r = mpu_cmd_run_code(&c, code, len);
         }
         free(code);
-        int rc = report(&o, cmd, &c, r, &out, file, len);
+        int rc = report(&o, cmd, &c, r, &out, file, len, NULL);
         mpu_out_free(&out);
         return rc;
     }
-    if (!strcmp(cmd, "put") || !strcmp(cmd, "cp") || !strcmp(cmd, "get") || !strcmp(cmd, "cat")) {
+    int has_dest = nargs > 1 && args[nargs - 1][0] == ':';
+    int nsrc = nargs - has_dest;
+    int get_dest = !strcmp(cmd, "get") && nargs > nr;
+    struct stat sst;
+    /* A directory without -r: tree.c says so in its words. */
+    int single = !o.recursive && ((put && nsrc == 1 && !(stat(args[0], &sst) == 0 && S_ISDIR(sst.st_mode)))
+        || (!strcmp(cmd, "get") && nr == 1));
+    if ((put || !strcmp(cmd, "get") || !strcmp(cmd, "cat")) && (single || !strcmp(cmd, "cat"))) {
+        /* One file: the transfer layer's own command. */
         mpu_out_init(&out, o.json, o.progress, NULL);
         if (!strcmp(cmd, "get") || !strcmp(cmd, "cat")) {
             const char *base = strrchr(rpath, '/') + 1;
-            r = mpu_cmd_get(&c, rpath, !strcmp(cmd, "cat") ? "-" : nargs > 1 ? args[1] : base);
+            r = mpu_cmd_get(&c, rpath, !strcmp(cmd, "cat") ? "-" : get_dest ? args[nargs - 1] : base);
         } else {
             r = mpu_cmd_put(&c, args[0], rpath);
         }
-        int rc = report(&o, cmd, &c, r, &out, !strcmp(cmd, "put") || !strcmp(cmd, "cp") ? args[0] : rpath, 0);
+        int rc = report(&o, cmd, &c, r, &out, put ? args[0] : rpath, 0, NULL);
+        mpu_out_free(&out);
+        return rc;
+    }
+    if (put || !strcmp(cmd, "get") || !strcmp(cmd, "sync") || (!strcmp(cmd, "rm") && (o.recursive || nr > 1))) {
+        struct tree_print tp = { &o, &out, cmd };
+        struct mpu_tree_job j = { .recursive = o.recursive, .delete_extra = o.delete_extra, .dry_run = o.dry_run,
+            .mpy = o.mpy, .exclude = o.exclude, .n_exclude = o.n_exclude, .event = on_tree_event, .ctx = &tp };
+        mpu_out_init(&out, o.json, !strcmp(cmd, "rm") ? 0 : o.progress, NULL);
+        if (put) {
+            r = mpu_tree_put(&c, &j, args, (size_t)nsrc, rpath);
+        } else if (!strcmp(cmd, "get")) {
+            if (get_dest && !strcmp(args[nargs - 1], "-")) {
+                return usage_error("get: - (stdout) takes one file", NULL);
+            }
+            r = mpu_tree_get(&c, &j, rlist, (size_t)nr, get_dest ? args[nargs - 1] : ".");
+        } else if (!strcmp(cmd, "rm")) {
+            r = mpu_tree_rm(&c, &j, rlist, (size_t)nr);
+        } else {
+            r = mpu_tree_sync(&c, &j, args[0], rpath);
+        }
+        char extra[400];
+        snprintf(extra, sizeof(extra), ",\"files_checked\":%zu,\"uploaded\":%zu,\"downloaded\":%zu,"
+            "\"deleted\":%zu,\"compiled\":%zu,\"bytes\":%llu,\"rounds\":%zu,\"dry_run\":%s",
+            j.checked, j.uploaded, j.downloaded, j.deleted, j.compiled, (unsigned long long)j.bytes, j.rounds,
+            o.dry_run ? "true" : "false");
+        if (!strcmp(cmd, "sync") && !o.json && !o.quiet && (r == MPU_OK || j.rounds)) {
+            mpu_progress_clear(&out.progress);
+            printf("sync: %zu files checked, %zu %suploaded, %zu %sdeleted, %llu bytes, %.2f s%s\n", j.checked,
+                j.uploaded, o.dry_run ? "to be " : "", j.deleted,
+                o.dry_run ? "to be " : "", (unsigned long long)j.bytes, c.elapsed_ms / 1000.0,
+                r == MPU_OK ? "" : " (stopped by an error)");
+            fflush(stdout);
+        }
+        int rc = report(&o, cmd, &c, r, &out, put ? args[0] : !strcmp(cmd, "sync") ? args[0] : NULL, 0, extra);
+        mpu_out_free(&out);
+        return rc;
+    }
+    if (!strcmp(cmd, "rmdir") || !strcmp(cmd, "mv") || !strcmp(cmd, "df")) {
+        mpu_out_init(&out, o.json, 0, NULL);
+        struct mpu_tree_df df = { 0 };
+        char extra[200] = "";
+        if (!strcmp(cmd, "rmdir")) {
+            r = mpu_tree_rmdir(&c, rlist, (size_t)nr);
+        } else if (!strcmp(cmd, "mv")) {
+            r = mpu_tree_mv(&c, rpaths[0], rpaths[1]);
+        } else {
+            r = mpu_tree_df(&c, rpath, &df);
+            if (r == MPU_OK && o.json) {
+                snprintf(extra, sizeof(extra), ",\"size\":%llu,\"used\":%llu,\"avail\":%llu", df.size, df.used,
+                    df.avail);
+            } else if (r == MPU_OK) {
+                printf("%12s %12s %12s %4s %s\n", "size", "used", "avail", "use%", "path");
+                printf("%12llu %12llu %12llu %3.0f%% %s\n", df.size, df.used, df.avail,
+                    df.size ? 100.0 * (double)df.used / (double)df.size : 0.0, rpath);
+            }
+        }
+        int rc = report(&o, cmd, &c, r, &out, NULL, 0, extra);
         mpu_out_free(&out);
         return rc;
     }
@@ -582,7 +784,7 @@ int main(int argc, char **argv) {
     } else {
         r = mpu_cmd_repl(&c, o.quiet || o.json);
     }
-    int rc = r == MPU_OK && !strcmp(cmd, "info") && o.json ? EXIT_OK : report(&o, cmd, &c, r, &out, NULL, 0);
+    int rc = r == MPU_OK && !strcmp(cmd, "info") && o.json ? EXIT_OK : report(&o, cmd, &c, r, &out, NULL, 0, NULL);
     mpu_out_free(&out);
     return rc;
 }
