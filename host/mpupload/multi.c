@@ -721,7 +721,7 @@ static void finish_board(struct multi *m, struct board *b) {
     }
 }
 
-static void summary(struct multi *m, int rc, int same_usage) {
+static void summary(struct multi *m, int rc, int same_usage, int sig) {
     int failed = 0;
     for (int i = 0; i < m->n; i++) {
         failed += m->b[i].code != 0;
@@ -768,7 +768,7 @@ static void summary(struct multi *m, int rc, int same_usage) {
         }
     }
     if (failed) {
-        fprintf(stderr, "mpupload: %d of %d boards failed:", failed, m->n);
+        fprintf(stderr, "mpupload: %s%d of %d boards failed:", sig ? "interrupted; " : "", failed, m->n);
         for (int i = 0; i < m->n; i++) {
             if (m->b[i].code) {
                 fprintf(stderr, " %s (exit %d)", m->b[i].name, m->b[i].code);
@@ -967,7 +967,7 @@ int mpu_multi_main(int argc, char **argv) {
         }
     }
     rc = sig == SIGINT ? MU_INTERRUPTED : sig ? 128 + sig : code;
-    summary(&m, rc, same_usage && !sig);
+    summary(&m, rc, same_usage && !sig, sig);
 out:
     for (int i = 0; i < m.n; i++) {
         board_free(&m.b[i]);

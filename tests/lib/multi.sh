@@ -6,11 +6,24 @@ multi_bin() {
     echo "${MPUPLOAD:-$BUILD/mpupload}"
 }
 
-# multi_boards N [ARGS...]: start N build/sim-board boards with ARGS, their
+# multi_board_bin: the board binary: $SIM_BOARD if set (the sanitizer
+# suite), else build/sim-board.
+multi_board_bin() {
+    echo "${SIM_BOARD:-$BUILD/sim-board}"
+}
+
+# multi_sanitized: true when the binaries under test are sanitizer builds
+# (their speed says nothing).
+multi_sanitized() {
+    case "$(multi_bin) $(multi_board_bin)" in *asan* | *ubsan*) return 0 ;; esac
+    return 1
+}
+
+# multi_boards N [ARGS...]: start N simulated boards with ARGS, their
 # consoles on ptys reached through $T/mb.1 .. $T/mb.N; set MULTI_LINKS (the
 # links), MULTI_PIDS and MULTI_PORTS ("-p LINK" for each). Skips without the board.
 multi_boards() {
-    [ -x "$BUILD/sim-board" ] || skip "build/sim-board is not built"
+    [ -x "$(multi_board_bin)" ] || skip "$(multi_board_bin) is not built"
     _mu_n=$1
     shift
     MULTI_LINKS=""
@@ -19,7 +32,7 @@ multi_boards() {
     _mu_i=1
     while [ $_mu_i -le "$_mu_n" ]; do
         spawn_link "$T/mb.$_mu_i" 20 "$T/mb.$_mu_i.log" "$T/mb.$_mu_i.log" \
-            "$BUILD/sim-board" --pty "$T/mb.$_mu_i" "$@"
+            "$(multi_board_bin)" --pty "$T/mb.$_mu_i" "$@"
         MULTI_LINKS="$MULTI_LINKS $T/mb.$_mu_i"
         MULTI_PIDS="$MULTI_PIDS $SPAWN_PID"
         MULTI_PORTS="$MULTI_PORTS -p $T/mb.$_mu_i"
