@@ -7,7 +7,7 @@ xfer_boards() {
 
 # xfer_mpu ARGS...: run build/mpupload on the board started last ($BOARD_LINK).
 xfer_mpu() {
-    "$BUILD/mpupload" -p "$BOARD_LINK" "$@"
+    "${MPUPLOAD:-$BUILD/mpupload}" -p "$BOARD_LINK" "$@"
 }
 
 # xfer_random FILE SIZE: write SIZE random bytes to FILE.

@@ -1,0 +1,562 @@
+/* B.5 host end, the channel: which device end serves the transfer (native F or
+ * the stock program), and the bytes to and from it, raw or as text lines. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine_int.h"
+#include "err.h"
+#include "mpu_proto.h"
+#include "xfer.h"
+#include "xfer_int.h"
+#include "xfer_stock.h"
+
+/* What this session's board end is; a new session (or link) starts afresh. */
+static struct {
+    const struct mpu_session *s;
+    const struct mpu_link *link;
+    int native;         /* -1 not asked yet, 0 stock, 1 firmware/pyexec F */
+    int defined;        /* the stock program is defined on the board */
+    enum xf_wire wire;
+} sess;
+
+static void sess_check(struct mpu_session *s) {
+    if (sess.s != s || sess.link != s->link) {
+        memset(&sess, 0, sizeof(sess));
+        sess.s = s;
+        sess.link = s->link;
+        sess.native = -1;
+    }
+}
+
+uint32_t xf_get32(const uint8_t *p) {
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+void xf_put32(uint8_t *p, uint32_t v) {
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+    p[2] = (uint8_t)(v >> 16);
+    p[3] = (uint8_t)(v >> 24);
+}
+
+int64_t xf_reply_deadline(struct xf *x) {
+    return mpu_eng_after(x->e, MPU_PROTO_RX_TIMEOUT_MS);
+}
+
+/* Raw bytes from the link, through a small buffer (text lines are read whole). */
+static int raw_read(struct xf *x, uint8_t *b, size_t n, int64_t deadline) {
+    if (x->raw_pos == x->raw_len) {
+        int r = mpu_eng_rd(x->e, x->raw, sizeof(x->raw), deadline, 0);
+        if (r <= 0) {
+            return r;
+        }
+        x->wire_in += (size_t)r;
+        x->raw_pos = 0;
+        x->raw_len = (size_t)r;
+    }
+    size_t k = x->raw_len - x->raw_pos < n ? x->raw_len - x->raw_pos : n;
+    memcpy(b, x->raw + x->raw_pos, k);
+    x->raw_pos += k;
+    return (int)k;
+}
+
+static int raw_read_n(struct xf *x, uint8_t *b, size_t n, int64_t deadline) {
+    size_t got = 0;
+    while (got < n) {
+        int r = raw_read(x, b + got, n - got, deadline);
+        if (r == 0) {
+            return MPU_ERR_TIMEOUT;
+        }
+        if (r < 0) {
+            return r;
+        }
+        got += (size_t)r;
+    }
+    return MPU_OK;
+}
+
+/* The stock program ended (a traceback where protocol bytes were due): its last
+ * line into c->detail, the prompt read. */
+int xf_program_died(struct xf *x) {
+    char tb[400];
+    size_t k = 0, line = 0;
+    int nl = 0;
+    uint8_t b = 0;
+    int64_t end = mpu_eng_after(x->e, 2000);
+    while (raw_read(x, &b, 1, end) == 1 && b != 0x04) {
+        if (b == '\n' || b == '\r') {
+            nl = 1;
+        } else if (k + 1 < sizeof(tb)) {
+            if (nl) {
+                line = k;
+                nl = 0;
+            }
+            tb[k++] = (char)b;
+        }
+    }
+    tb[k] = 0;
+    if (b == 0x04 && raw_read(x, &b, 1, end) == 1 && b == '>') {
+        x->e->in_raw = 1;
+    }
+    snprintf(x->c->detail, sizeof(x->c->detail), "%s: the board cannot run the transfer program: %s", x->what,
+        tb + line);
+    return MPU_ERR_SUPP;
+}
+
+static int b64val(int ch) {
+    return ch >= 'A' && ch <= 'Z' ? ch - 'A' : ch >= 'a' && ch <= 'z' ? ch - 'a' + 26
+        : ch >= '0' && ch <= '9' ? ch - '0' + 52 : ch == '+' ? 62 : ch == '/' ? 63 : -1;
+}
+
+static int hexval(int ch) {
+    return ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
+        : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10 : -1;
+}
+
+/* Text wire: read one line and decode it into x->in. A line that does not decode
+ * gives a byte that starts no block, so the block reader NAKs it. */
+static int read_line(struct xf *x, int64_t deadline) {
+    size_t n = 0;
+    x->in_len = x->in_pos = 0;
+    for (;;) {
+        uint8_t b;
+        int r = raw_read(x, &b, 1, deadline);
+        if (r <= 0) {
+            return r == 0 ? MPU_ERR_TIMEOUT : r;
+        }
+        if (b == 0x04 && !x->native) {
+            return xf_program_died(x);
+        }
+        if (b == '\n') {
+            break;
+        }
+        if (b == '\r') {
+            continue;
+        }
+        if (n + 1 >= x->line_size) {
+            size_t ns = x->line_size ? x->line_size * 2 : 4096;
+            char *p = realloc(x->line, ns);
+            if (!p) {
+                return MPU_ERR_MEM;
+            }
+            x->line = p;
+            x->line_size = ns;
+        }
+        x->line[n++] = (char)b;
+    }
+    if (x->in_size < n + 1) {
+        uint8_t *p = realloc(x->in, n + 1);
+        if (!p) {
+            return MPU_ERR_MEM;
+        }
+        x->in = p;
+        x->in_size = n + 1;
+    }
+    int bad = 0;
+    if (x->wire == XF_WIRE_BASE64) {
+        uint32_t acc = 0;
+        int bits = 0;
+        for (size_t i = 0; i < n && x->line[i] != '='; i++) {
+            int v = b64val(x->line[i]);
+            if (v < 0) {
+                bad = 1;
+                break;
+            }
+            acc = acc << 6 | (uint32_t)v;
+            bits += 6;
+            if (bits >= 8) {
+                bits -= 8;
+                x->in[x->in_len++] = (uint8_t)(acc >> bits);
+            }
+        }
+    } else {
+        for (size_t i = 0; i + 1 < n; i += 2) {
+            int h = hexval(x->line[i]), l = hexval(x->line[i + 1]);
+            if (h < 0 || l < 0) {
+                bad = 1;
+                break;
+            }
+            x->in[x->in_len++] = (uint8_t)(h << 4 | l);
+        }
+    }
+    if (bad || (n && !x->in_len)) {
+        x->in[0] = 0;
+        x->in_len = 1;
+    }
+    return MPU_OK;
+}
+
+int xf_read(struct xf *x, uint8_t *b, size_t n, int64_t deadline) {
+    if (x->wire == XF_WIRE_BINARY) {
+        return raw_read(x, b, n, deadline);
+    }
+    while (x->in_pos == x->in_len) {
+        int r = read_line(x, deadline);
+        if (r == MPU_ERR_TIMEOUT) {
+            return 0;
+        }
+        if (r < 0) {
+            return r;
+        }
+    }
+    size_t k = x->in_len - x->in_pos < n ? x->in_len - x->in_pos : n;
+    memcpy(b, x->in + x->in_pos, k);
+    x->in_pos += k;
+    return (int)k;
+}
+
+int xf_read_n(struct xf *x, uint8_t *b, size_t n, int64_t deadline) {
+    size_t got = 0;
+    while (got < n) {
+        int r = xf_read(x, b + got, n - got, deadline);
+        if (r == 0) {
+            return MPU_ERR_TIMEOUT;
+        }
+        if (r < 0) {
+            return r;
+        }
+        got += (size_t)r;
+    }
+    return MPU_OK;
+}
+
+int xf_write(struct xf *x, const uint8_t *b, size_t n) {
+    if (x->wire == XF_WIRE_BINARY) {
+        x->wire_out += n;
+        return mpu_eng_wr(x->e, b, n);
+    }
+    static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t need = n * 2 + 8;
+    if (x->out_size < need) {
+        char *p = realloc(x->out, need);
+        if (!p) {
+            return MPU_ERR_MEM;
+        }
+        x->out = p;
+        x->out_size = need;
+    }
+    size_t k = 0;
+    if (x->wire == XF_WIRE_BASE64) {
+        for (size_t i = 0; i < n; i += 3) {
+            uint32_t v = (uint32_t)b[i] << 16 | (i + 1 < n ? (uint32_t)b[i + 1] << 8 : 0) | (i + 2 < n ? b[i + 2] : 0);
+            x->out[k++] = b64[v >> 18 & 63];
+            x->out[k++] = b64[v >> 12 & 63];
+            x->out[k++] = i + 1 < n ? b64[v >> 6 & 63] : '=';
+            x->out[k++] = i + 2 < n ? b64[v & 63] : '=';
+        }
+    } else {
+        for (size_t i = 0; i < n; i++) {
+            k += (size_t)sprintf(x->out + k, "%02x", b[i]);
+        }
+    }
+    x->out[k++] = '\r';
+    x->wire_out += k;
+    return mpu_eng_wr(x->e, x->out, k);
+}
+
+int xf_block_write(struct xf *x, char type, unsigned seq, const uint8_t *p, size_t n) {
+    size_t need = n + MPU_PROTO_BLK_HEADER_LEN + MPU_PROTO_BLK_TRAILER_LEN;
+    if (x->blk_size < need) {
+        uint8_t *q = realloc(x->blk, need);
+        if (!q) {
+            return MPU_ERR_MEM;
+        }
+        x->blk = q;
+        x->blk_size = need;
+    }
+    uint8_t *f = x->blk;
+    f[0] = MPU_PROTO_BLK_SYNC;
+    f[1] = (uint8_t)type;
+    f[2] = (uint8_t)seq;
+    f[3] = (uint8_t)n;
+    f[4] = (uint8_t)(n >> 8);
+    if (n) {
+        memcpy(f + 5, p, n);
+    }
+    xf_put32(f + 5 + n, mpu_crc32(0, f + 1, 4 + n));
+    return xf_write(x, f, need);
+}
+
+void xf_explain(char *detail, size_t len) {
+    /* MicroPython names errno values by number only on some ports ("OSError: 28"). */
+    static const struct {
+        int code;
+        const char *name, *words;
+    } known[] = {
+        { 28, "ENOSPC", "no space left on the board's filesystem" },
+        { 2, "ENOENT", "no such file or directory" },
+        { 21, "EISDIR", "is a directory" },
+        { 20, "ENOTDIR", "not a directory" },
+        { 17, "EEXIST", "exists already" },
+        { 19, "ENODEV", "no filesystem mounted there" },
+        { 30, "EROFS", "read-only filesystem" },
+        { 110, "ETIMEDOUT", "the board timed out waiting for the host" },
+    };
+    const char *p = strstr(detail, "[Errno ");
+    int code = p ? atoi(p + 7) : (p = strstr(detail, "OSError: ")) ? atoi(p + 9) : 0;
+    for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
+        if (code == known[i].code || strstr(detail, known[i].name)) {
+            size_t n = strlen(detail);
+            snprintf(detail + n, len - n, " (%s)", known[i].words);
+            return;
+        }
+    }
+}
+
+int xf_read_can(struct xf *x) {
+    char msg[300];
+    size_t k = 0;
+    int64_t end = mpu_eng_after(x->e, MPU_PROTO_RX_TIMEOUT_MS);
+    for (;;) {
+        uint8_t b;
+        int r = xf_read(x, &b, 1, end);
+        if (r <= 0) {
+            return r == 0 ? MPU_ERR_TIMEOUT : r;
+        }
+        if (b == 0x04) {
+            break;
+        }
+        if (b != '\r' && b != '\n' && k + 1 < sizeof(msg)) {
+            msg[k++] = (char)b;
+        }
+    }
+    msg[k] = 0;
+    snprintf(x->c->detail, sizeof(x->c->detail), "%s: the board says: %s", x->what, msg);
+    xf_explain(x->c->detail, sizeof(x->c->detail));
+    return MPU_OK;
+}
+
+int xf_finish(struct xf *x) {
+    int64_t end = mpu_eng_after(x->e, MPU_PROTO_RX_TIMEOUT_MS);
+    uint8_t b;
+    int r;
+    if (x->native) {
+        r = raw_read_n(x, &b, 1, end);
+        if (r == MPU_OK && b != '>') {
+            return mpu_eng_fail(x->e, MPU_ERR_PROTO, "%s: no prompt after the transfer; got \"%s\"", x->what,
+                mpu_eng_seen(x->e));
+        }
+    } else {
+        /* The program's end: \x04, its (empty) exception text, \x04, '>'. */
+        r = raw_read_n(x, &b, 1, end);
+        if (r == MPU_OK && b != 0x04) {
+            return mpu_eng_fail(x->e, MPU_ERR_PROTO, "%s: unexpected bytes after the transfer: \"%s\"", x->what,
+                mpu_eng_seen(x->e));
+        }
+        size_t tb = 0;
+        while (r == MPU_OK && (r = raw_read_n(x, &b, 1, end)) == MPU_OK && b != 0x04) {
+            tb++;
+        }
+        if (r == MPU_OK) {
+            r = raw_read_n(x, &b, 1, end);
+        }
+        if (r == MPU_OK && (b != '>' || tb)) {
+            return mpu_eng_fail(x->e, MPU_ERR_PROTO, "%s: the transfer program failed: \"%s\"", x->what,
+                mpu_eng_seen(x->e));
+        }
+    }
+    if (r == MPU_OK) {
+        x->e->in_raw = 1;
+    } else if (r == MPU_ERR_TIMEOUT) {
+        return mpu_eng_fail(x->e, r, "%s: no prompt after the transfer", x->what);
+    }
+    return r;
+}
+
+void xf_abort(struct xf *x, int put, unsigned seq) {
+    int64_t end = mpu_eng_after(x->e, 3000);
+    if (put) {
+        if (xf_block_write(x, MPU_PROTO_BLK_ABORT, seq, NULL, 0) < 0) {
+            return;
+        }
+    } else if (xf_write(x, (const uint8_t *)"\x03", 1) < 0) {
+        return;
+    }
+    /* Skip replies (put) or blocks in flight (get) up to the CAN. */
+    for (;;) {
+        uint8_t b, h[4];
+        int r = xf_read(x, &b, 1, end);
+        if (r != 1) {
+            break;
+        }
+        if (b == MPU_PROTO_BLK_CAN) {
+            char keep[sizeof(x->c->detail)];
+            memcpy(keep, x->c->detail, sizeof(keep));
+            r = xf_read_can(x);
+            memcpy(x->c->detail, keep, sizeof(keep));
+            if (r == MPU_OK && put) {
+                r = xf_write(x, (const uint8_t *)"\x04", 1);
+            }
+            if (r == MPU_OK) {
+                xf_finish(x);
+            }
+            return;
+        }
+        if (!put && b == MPU_PROTO_BLK_SYNC && xf_read_n(x, h, 4, end) == MPU_OK
+            && (h[0] == MPU_PROTO_BLK_DATA || h[0] == MPU_PROTO_BLK_END)) {
+            size_t n = (size_t)h[2] | (size_t)h[3] << 8;
+            uint8_t junk[256];
+            n += MPU_PROTO_BLK_TRAILER_LEN;
+            while (n) {
+                size_t k = n < sizeof(junk) ? n : sizeof(junk);
+                if (xf_read_n(x, junk, k, end) != MPU_OK) {
+                    return;
+                }
+                n -= k;
+            }
+        }
+    }
+    if (put) {
+        /* No answer: a board that wakes up later still finds the end of the abort. */
+        xf_write(x, (const uint8_t *)"\x04", 1);
+    }
+}
+
+void xf_free(struct xf *x) {
+    free(x->in);
+    free(x->line);
+    free(x->out);
+    free(x->blk);
+    x->in = x->blk = NULL;
+    x->line = x->out = NULL;
+}
+
+/* The stock program, defined once per session: @return its wire, or an error. */
+static int define_stock(struct xf *x) {
+    size_t n = strlen(mpu_xfer_stock_prog);
+    char *prog = malloc(n + 32);
+    if (!prog) {
+        return MPU_ERR_MEM;
+    }
+    memcpy(prog, mpu_xfer_stock_prog, n);
+    strcpy(prog + n, "_mpu_f(0,0,0)\n");
+    char *out = NULL;
+    size_t len = 0;
+    int r = mpu_xfer_run_capture(x->c, x->s, prog, &out, &len);
+    free(prog);
+    if (r == MPU_ERR_EXCEPTION) {
+        char keep[sizeof(x->c->detail)];
+        snprintf(keep, sizeof(keep), "%s", x->c->detail);
+        snprintf(x->c->detail, sizeof(x->c->detail), "%s: the board cannot run the transfer program: %.600s",
+            x->what, keep);
+        r = MPU_ERR_SUPP;
+    }
+    if (r == MPU_OK) {
+        const char *m = strstr(out, "MPUF ");
+        if (!m || !strchr("b6hp", m[5])) {
+            snprintf(x->c->detail, sizeof(x->c->detail), "%s: the transfer program said \"%.100s\"", x->what, out);
+            r = MPU_ERR_PROTO;
+        } else {
+            sess.wire = (enum xf_wire)m[5];
+            sess.defined = 1;
+        }
+    }
+    free(out);
+    return r;
+}
+
+int xf_start(struct xf *x, struct mpu_cmd *c, struct mpu_session *s, const char *what) {
+    memset(x, 0, sizeof(*x));
+    x->c = c;
+    x->s = s;
+    x->e = &s->eng;
+    x->what = what;
+    x->wire = XF_WIRE_BINARY;
+    sess_check(s);
+    struct mpu_engine *e = x->e;
+    int r;
+    if (sess.native < 0) {
+        sess.native = 0;
+        if (c->use_ext) {
+            uint8_t caps[16];
+            int n = mpu_engine_caps(e, caps, sizeof(caps));
+            if (n < 0) {
+                return n;
+            }
+            sess.native = n > MPU_PROTO_INFO_OFF_FLAGS && (caps[MPU_PROTO_INFO_OFF_FLAGS] & MPU_PROTO_CAP_FILE);
+        }
+    }
+    uint8_t rec[5];
+    if (sess.native) {
+        r = mpu_eng_negotiate(e, MPU_PROTO_SUB_FILE);
+        if (r < 0) {
+            return r;
+        }
+        if (r == 1) {
+            e->in_raw = 0;
+            x->native = 1;
+            c->mode = "native";
+            r = raw_read_n(x, rec + 2, 3, mpu_eng_after(e, e->o.answer_ms));
+            if (r != MPU_OK) {
+                return mpu_eng_fail(e, r == MPU_ERR_TIMEOUT ? MPU_ERR_PROTO : r,
+                    "%s: no block size after R\\x01; got \"%s\"", what, mpu_eng_seen(e));
+            }
+            goto started;
+        }
+        sess.native = 0; /* refused: this board has no F after all */
+    }
+    if (!sess.defined) {
+        r = define_stock(x);
+        if (r != MPU_OK) {
+            return r;
+        }
+    }
+    x->wire = sess.wire;
+    c->mode = x->wire == XF_WIRE_BINARY ? "stock" : x->wire == XF_WIRE_BASE64 ? "stock-base64" : "stock-hex";
+    char call[64];
+    snprintf(call, sizeof(call), "_mpu_f(%d,%d,%d)\n", XF_BLOCK, MPU_PROTO_DEFAULT_BLOCKS_IN_FLIGHT,
+        MPU_PROTO_RX_TIMEOUT_MS);
+    /* Progress is the file's, not the call's. */
+    struct mpu_sink keep = e->sink;
+    e->sink.progress = NULL;
+    e->sink.mode = NULL;
+    e->no_follow = 1;
+    r = mpu_engine_exec(e, (const uint8_t *)call, strlen(call));
+    e->no_follow = 0;
+    e->sink = keep;
+    if (r != MPU_OK) {
+        return r;
+    }
+    if (x->wire == XF_WIRE_BINARY) {
+        /* A traceback instead of the start (the program was lost: a reset?). */
+        r = raw_read_n(x, rec, 1, mpu_eng_after(e, e->o.answer_ms));
+        if (r == MPU_OK && rec[0] == 0x04) {
+            return xf_program_died(x);
+        }
+        if (r == MPU_OK) {
+            r = raw_read_n(x, rec + 1, 4, mpu_eng_after(e, e->o.answer_ms));
+        }
+    } else {
+        r = xf_read_n(x, rec, 5, mpu_eng_after(e, e->o.answer_ms));
+    }
+    if (r != MPU_OK || rec[0] != 'R' || rec[1] != 1) {
+        if (r == MPU_ERR_SUPP || r == MPU_ERR_LINK || r == MPU_ERR_INTR) {
+            return r;
+        }
+        snprintf(c->detail, sizeof(c->detail), "%s: the board's transfer program did not start; got \"%s\"", what,
+            mpu_eng_seen(e));
+        return MPU_ERR_PROTO;
+    }
+started:
+    x->B = (unsigned)rec[2] | (unsigned)rec[3] << 8;
+    x->K = rec[4];
+    if (x->B < 16 || x->K < 1) {
+        snprintf(c->detail, sizeof(c->detail), "%s: the board offers blocks of %u bytes, %u in flight", what, x->B,
+            x->K);
+        return MPU_ERR_PROTO;
+    }
+    if (x->K > XF_WINDOW_MAX) {
+        x->K = XF_WINDOW_MAX;
+    }
+    return MPU_OK;
+}
+
+int mpu_xfer_end(struct mpu_cmd *c, struct mpu_session *s) {
+    sess_check(s);
+    if (!sess.defined || !s->eng.in_raw) {
+        return MPU_OK;
+    }
+    sess.defined = 0;
+    return mpu_xfer_run_capture(c, s, "del _mpu_f\n", NULL, NULL);
+}

@@ -1,0 +1,309 @@
+/* B.5 put, host end: request, resume from the board's verified prefix, data
+ * blocks under a window with go-back-N, blocks shortened on a noisy line. */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "engine_int.h"
+#include "err.h"
+#include "mpu_proto.h"
+#include "sha256.h"
+#include "xfer.h"
+#include "xfer_int.h"
+
+/* Without a reply for a few round trips, a block may be stuck half-read on a board
+ * that cannot time out inside a block (the stock program, after bytes were lost):
+ * send padding. The wait follows the round trips measured, within these bounds. */
+#define PAD_MS_MIN 150
+#define PAD_MS_MAX 2000
+#define PAD_ROUNDS 6
+
+enum { IT_S, IT_DATA, IT_END, IT_DONE };
+
+struct item {
+    unsigned seq; /* not reduced mod 256 */
+    int kind;
+    size_t off, len;
+    int64_t sent_ms;
+};
+
+/* Read a whole local file. */
+static int load(struct mpu_cmd *c, const char *src, uint8_t **data, size_t *len) {
+    FILE *fp = fopen(src, "rb");
+    struct stat st;
+    if (!fp || fstat(fileno(fp), &st) || !S_ISREG(st.st_mode)) {
+        snprintf(c->detail, sizeof(c->detail), "%.300s: %s", src, fp ? "not a regular file" : strerror(errno));
+        if (fp) {
+            fclose(fp);
+        }
+        return MPU_ERR_ARG;
+    }
+    if ((unsigned long long)st.st_size > 0xffffffffull) {
+        fclose(fp);
+        snprintf(c->detail, sizeof(c->detail), "%.300s: larger than 4 GB", src);
+        return MPU_ERR_ARG;
+    }
+    *len = (size_t)st.st_size;
+    *data = malloc(*len ? *len : 1);
+    if (!*data || fread(*data, 1, *len, fp) != *len) {
+        snprintf(c->detail, sizeof(c->detail), "%.300s: cannot read", src);
+        fclose(fp);
+        free(*data);
+        *data = NULL;
+        return MPU_ERR_ARG;
+    }
+    fclose(fp);
+    return MPU_OK;
+}
+
+static void sha(const uint8_t *d, size_t n, uint8_t out[32]) {
+    struct mpu_sha256 h;
+    mpu_sha256_init(&h);
+    mpu_sha256_update(&h, d, n);
+    mpu_sha256_final(&h, out);
+}
+
+/* One reply: ACK or NAK (*kind) and its seq. A CAN is read, answered and the
+ * board's end followed: MPU_ERR_PROTO with the board's words in c->detail. */
+static int reply(struct xf *x, uint8_t *kind, uint8_t *seq, int64_t deadline, int64_t pad_at, int *padded) {
+    int64_t every = pad_at - mpu_now_ms();
+    for (;;) {
+        /* After a few rounds padding cannot help (the board is gone or stopped). */
+        int64_t until = pad_at < deadline && *padded < PAD_ROUNDS ? pad_at : deadline;
+        int r = xf_read(x, kind, 1, until);
+        if (r == 0 && until < deadline) {
+            /* Again later: padding lost to a full receive buffer is padding not read. */
+            pad_at = mpu_now_ms() + (every > PAD_MS_MIN ? every : PAD_MS_MIN);
+            /* Fill the block the board may wait on; a board at a block boundary NAKs it. */
+            uint8_t pad[MPU_PROTO_DEFAULT_FILE_BLOCK + 16];
+            size_t n = x->B + MPU_PROTO_BLK_HEADER_LEN + MPU_PROTO_BLK_TRAILER_LEN;
+            memset(pad, 0, sizeof(pad));
+            if (++*padded % 2) {
+                while (n && r == 0) {
+                    size_t k = n < sizeof(pad) ? n : sizeof(pad);
+                    r = xf_write(x, pad, k);
+                    n -= k;
+                }
+            } else {
+                /* Every other time, for a board that waits for a resync lost on the way
+                 * (the stock program ignores one at a block boundary); alone, so that
+                 * the padding has left a small receive buffer when it comes. */
+                r = xf_write(x, (const uint8_t *)MPU_PROTO_RESYNC, MPU_PROTO_RESYNC_LEN);
+            }
+            if (r < 0) {
+                /* A full link (a stopped board) is not the error; its silence is. */
+                *padded = PAD_ROUNDS;
+            }
+            continue;
+        }
+        if (r <= 0) {
+            return r == 0 ? MPU_ERR_TIMEOUT : r;
+        }
+        break;
+    }
+    if (*kind == MPU_PROTO_BLK_ACK || *kind == MPU_PROTO_BLK_NAK) {
+        return xf_read_n(x, seq, 1, deadline);
+    }
+    if (*kind == MPU_PROTO_BLK_CAN) {
+        int r = xf_read_can(x);
+        if (r == MPU_OK) {
+            r = xf_write(x, (const uint8_t *)"\x04", 1);
+        }
+        if (r == MPU_OK) {
+            r = xf_finish(x);
+        }
+        return r == MPU_OK ? MPU_ERR_PROTO : r;
+    }
+    if (*kind == 0x04 && !x->native) {
+        return xf_program_died(x);
+    }
+    snprintf(x->c->detail, sizeof(x->c->detail), "%s: unexpected answer from the board: \"%s\"", x->what,
+        mpu_eng_seen(x->e));
+    return MPU_ERR_PROTO;
+}
+
+int xf_put(struct mpu_cmd *c, struct mpu_session *s, const char *src, const char *target, const char *base,
+    int flags) {
+    size_t tl = strlen(target), bl = base ? strlen(base) : 0;
+    if (tl > MPU_PROTO_FILE_PATH_MAX || bl > MPU_PROTO_FILE_PATH_MAX) {
+        snprintf(c->detail, sizeof(c->detail), "remote path longer than %d bytes: refused", MPU_PROTO_FILE_PATH_MAX);
+        return MPU_ERR_ARG;
+    }
+    uint8_t *data = NULL;
+    size_t size = 0;
+    int r = load(c, src, &data, &size);
+    if (r != MPU_OK) {
+        return r;
+    }
+    uint8_t whole[32];
+    sha(data, size, whole);
+    int64_t t0 = mpu_now_ms();
+    c->total = size;
+    struct xf x;
+    r = xf_start(&x, c, s, "put");
+    uint8_t req[MPU_PROTO_FILE_REQ_LEN + 2 * MPU_PROTO_FILE_PATH_MAX + 1];
+    size_t rn = MPU_PROTO_FILE_REQ_LEN;
+    req[0] = MPU_PROTO_FILE_PUT;
+    req[1] = (uint8_t)((flags & MPU_XFER_NO_RESUME ? 0 : MPU_PROTO_FILE_F_RESUME)
+        | (flags & MPU_XFER_PARENTS ? MPU_PROTO_FILE_F_PARENTS : 0));
+    xf_put32(req + 2, (uint32_t)size);
+    memcpy(req + rn, target, tl);
+    rn += tl;
+    if (base && bl) {
+        req[rn++] = 0;
+        memcpy(req + rn, base, bl);
+        rn += bl;
+    }
+    if (rn > x.B && r == MPU_OK) {
+        snprintf(c->detail, sizeof(c->detail), "put: the request does not fit the board's %u-byte blocks", x.B);
+        xf_abort(&x, 1, 0);
+        r = MPU_ERR_PROTO;
+    }
+    /* The request and its reply record, alone. */
+    uint8_t kind = 0, seq = 0, rec[MPU_PROTO_FILE_PUT_REPLY_LEN];
+    int padded = 0;
+    int64_t srtt = mpu_now_ms();
+    for (int tries = 0; r == MPU_OK; tries++) {
+        r = xf_block_write(&x, MPU_PROTO_BLK_DATA, 0, req, rn);
+        if (r == MPU_OK) {
+            r = reply(&x, &kind, &seq, xf_reply_deadline(&x), x.native ? INT64_MAX : mpu_eng_after(x.e, PAD_MS_MAX),
+                &padded);
+        }
+        if (r == MPU_OK && kind == MPU_PROTO_BLK_NAK && seq == 0 && tries < MPU_PROTO_FILE_MAX_RETRIES) {
+            c->naks++;
+            r = xf_write(&x, (const uint8_t *)MPU_PROTO_RESYNC, MPU_PROTO_RESYNC_LEN);
+            continue;
+        }
+        if (r == MPU_OK && (kind != MPU_PROTO_BLK_ACK || seq != 0)) {
+            snprintf(c->detail, sizeof(c->detail), "put: unexpected answer to the request: \"%s\"", mpu_eng_seen(x.e));
+            r = MPU_ERR_PROTO;
+        }
+        break;
+    }
+    srtt = mpu_now_ms() - srtt; /* the request's round trip */
+    if (r == MPU_OK) {
+        r = xf_read_n(&x, rec, sizeof(rec), xf_reply_deadline(&x));
+        if (r == MPU_OK && rec[0] != MPU_PROTO_FILE_PUT) {
+            snprintf(c->detail, sizeof(c->detail), "put: bad reply record: \"%s\"", mpu_eng_seen(x.e));
+            r = MPU_ERR_PROTO;
+        }
+    }
+    size_t start = 0;
+    if (r == MPU_OK) {
+        size_t kept = xf_get32(rec + 1);
+        uint8_t h[32];
+        if (kept && kept <= size) {
+            sha(data, kept, h);
+            start = memcmp(h, rec + 5, 32) ? 0 : kept;
+        }
+    }
+    mpu_progress_start(&c->out->progress, size);
+    struct item fl[XF_WINDOW_MAX];
+    /* Block length: halved after a NAK, never grown past the length that got through
+     * after the last NAK (a stock board whose receive buffer overflows), else doubled
+     * after a run of clean blocks. */
+    size_t nfl = 0, blen = x.B, ceiling = x.B, clean = 0, since_nak = 0, acked = start;
+    /* A full window takes this long on a line of known speed (a serial port). */
+    int64_t pad_min = PAD_MS_MIN + (c->link.baud > 0 ? (int64_t)x.K * (x.B + 9) * 10000 / c->link.baud : 0);
+    int gen = IT_S;
+    size_t gen_off = start;
+    unsigned next = 1;
+    while (r == MPU_OK) {
+        while (nfl < x.K && gen != IT_DONE) {
+            struct item it = { next, gen, gen_off, 0, mpu_now_ms() };
+            if (gen == IT_S) {
+                uint8_t p[4];
+                xf_put32(p, (uint32_t)start);
+                r = xf_block_write(&x, MPU_PROTO_BLK_DATA, next, p, 4);
+                gen = IT_DATA;
+            } else if (gen == IT_DATA) {
+                if (gen_off >= size) {
+                    gen = IT_END;
+                    continue;
+                }
+                it.len = size - gen_off < blen ? size - gen_off : blen;
+                r = xf_block_write(&x, MPU_PROTO_BLK_DATA, next, data + gen_off, it.len);
+                gen_off += it.len;
+            } else {
+                r = xf_block_write(&x, MPU_PROTO_BLK_END, next, whole, 32);
+                gen = IT_DONE;
+            }
+            if (r < 0) {
+                break;
+            }
+            fl[nfl++] = it;
+            next++;
+        }
+        if (r < 0) {
+            break;
+        }
+        padded = 0;
+        int64_t pad = 4 * srtt + 50;
+        pad = pad < pad_min ? pad_min : pad > PAD_MS_MAX ? PAD_MS_MAX : pad;
+        /* The native end times out inside a block by itself: no padding. */
+        r = reply(&x, &kind, &seq, xf_reply_deadline(&x), x.native ? INT64_MAX : fl[0].sent_ms + pad, &padded);
+        if (r == MPU_ERR_TIMEOUT || r == MPU_ERR_INTR) {
+            snprintf(c->detail, sizeof(c->detail), r == MPU_ERR_TIMEOUT ? "put: the board stopped answering after "
+                "%zu of %zu bytes" : "put: interrupted after %zu of %zu bytes", acked, size);
+            xf_abort(&x, 1, next);
+            break;
+        }
+        if (r == MPU_ERR_LINK) {
+            snprintf(c->detail, sizeof(c->detail), "put: the link failed after %zu of %zu bytes: %s", acked, size,
+                mpu_link_last_error(s->link));
+            break;
+        }
+        if (r < 0) {
+            break;
+        }
+        if (seq != (fl[0].seq & 255)) {
+            snprintf(c->detail, sizeof(c->detail), "put: the board answered for block %u, not %u", seq,
+                fl[0].seq & 255);
+            xf_abort(&x, 1, next);
+            r = MPU_ERR_PROTO;
+            break;
+        }
+        if (kind == MPU_PROTO_BLK_NAK) {
+            /* Go back to the block refused, in shorter blocks from here on. */
+            c->naks++;
+            r = xf_write(&x, (const uint8_t *)MPU_PROTO_RESYNC, MPU_PROTO_RESYNC_LEN);
+            gen = fl[0].kind;
+            gen_off = fl[0].off;
+            next = fl[0].seq;
+            nfl = 0;
+            blen = blen / 2 < XF_BLOCK_MIN ? XF_BLOCK_MIN : blen / 2;
+            ceiling = blen;
+            clean = since_nak = 0;
+            continue;
+        }
+        if (!padded) {
+            srtt = (7 * srtt + (mpu_now_ms() - fl[0].sent_ms)) / 8;
+        }
+        struct item done = fl[0];
+        memmove(fl, fl + 1, (nfl - 1) * sizeof(fl[0]));
+        nfl--;
+        if (done.kind == IT_DATA) {
+            acked = done.off + done.len;
+            mpu_progress_update(&c->out->progress, acked, size);
+            if (++since_nak >= XF_PROBE_AFTER && ceiling < x.B) {
+                ceiling *= 2;
+                since_nak = 0;
+            }
+            if (++clean >= XF_GROW_AFTER && blen < ceiling) {
+                blen = blen * 2 > ceiling ? ceiling : blen * 2;
+                clean = 0;
+            }
+        } else if (done.kind == IT_END) {
+            r = xf_finish(&x);
+            break;
+        }
+    }
+    c->bytes_sent += x.wire_out;
+    c->elapsed_ms = mpu_now_ms() - t0;
+    xf_free(&x);
+    free(data);
+    return r;
+}
