@@ -46,6 +46,9 @@ static const struct option scan_longopts[] = {
     { "no-ext", no_argument, 0, S_OTHER },
     { "no-raw-paste", no_argument, 0, S_OTHER },
     { "hard", no_argument, 0, S_OTHER },
+    { "delete", no_argument, 0, S_OTHER },
+    { "dry-run", no_argument, 0, S_OTHER },
+    { "exclude", required_argument, 0, S_OTHER },
     { "help", no_argument, 0, 'h' },
     { "version", no_argument, 0, S_VERSION },
     { 0, 0, 0, 0 },
@@ -104,7 +107,7 @@ static int scan_argv(int argc, char **argv, struct scan *s) {
     opterr = 0;
     optind = 0;
     int ch;
-    while ((ch = getopt_long(argc, s->copy, "p:b:qhl", scan_longopts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, s->copy, "p:b:qhlr", scan_longopts, NULL)) != -1) {
         if (ch == 'p') {
             s->ports[s->nports++] = optarg;
             char *el = s->copy[optind - 1];
@@ -285,7 +288,8 @@ static const int caught[] = { SIGINT, SIGTERM, SIGHUP, SIGCHLD };
 
 /* Start the child for board b: this binary with -p NAME --json and argv less
  * its -p options, stdin from /dev/null, stdout and stderr into pipes. */
-static int spawn(struct board *b, const struct scan *s, int argc, char **argv, const sigset_t *mask) {
+static int spawn(struct board *b, const struct scan *s, int argc, char **argv, const char *self,
+    const sigset_t *mask) {
     char **cargv = calloc(argc + 5, sizeof(char *));
     int out[2] = { -1, -1 }, err[2] = { -1, -1 };
     if (!cargv || pipe2(out, O_CLOEXEC) || pipe2(err, O_CLOEXEC)) {
@@ -329,6 +333,9 @@ static int spawn(struct board *b, const struct scan *s, int argc, char **argv, c
         int null = open("/dev/null", O_RDONLY);
         if (null < 0 || dup2(null, 0) < 0 || dup2(out[1], 1) < 0 || dup2(err[1], 2) < 0) {
             _exit(127);
+        }
+        if (self[0]) {
+            execv(self, cargv);
         }
         execv("/proc/self/exe", cargv);
         execvp(argv[0], cargv);
@@ -708,7 +715,8 @@ static void finish_board(struct multi *m, struct board *b) {
     out_text(m, b, 0, "", 0, 1);
     out_text(m, b, 1, "", 0, 1);
     if (!b->have_result || !b->status[0]) {
-        snprintf(b->status, sizeof(b->status), "%s", b->code == 0 ? "ok" : b->code == 1 ? "exception"
+        /* No result event: it did not get as far as a board. */
+        snprintf(b->status, sizeof(b->status), "%s", b->code == 0 ? "ok"
             : b->code == MU_INTERRUPTED ? "interrupted" : "error");
     }
     m->dirty = 1;
@@ -820,8 +828,12 @@ static int run_all(struct multi *m, const struct scan *s, int argc, char **argv)
     }
     got_sig = 0;
 
+    /* This binary, by its path: under valgrind /proc/self/exe is valgrind. */
+    char self[PATH_MAX] = "";
+    ssize_t k = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    self[k > 0 ? k : 0] = 0;
     for (int i = 0; i < m->n; i++) {
-        spawn(&m->b[i], s, argc, argv, &outside);
+        spawn(&m->b[i], s, argc, argv, self, &outside);
     }
     int interrupted = 0;
     struct pollfd *pf = calloc(2 * m->n + 1, sizeof(*pf));
