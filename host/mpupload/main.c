@@ -55,11 +55,11 @@ static const char USAGE[] =
     "  repl               a terminal to the board's REPL; Ctrl-] leaves\n"
     "  reset [--hard]     soft reset, or machine.reset() with --hard\n"
     "  info               firmware, platform, .mpy version, memory, filesystem, extensions\n"
-    "  put SRC... [:DEST] copy files to the board (-r: directories), verified, atomic (alias: cp)\n"
-    "  get :SRC... [DEST] copy files from the board (-r: directories), verified (DEST - : stdout)\n"
-    "  sync DIR [:DEST]   make DEST on the board hold what DIR holds, sending only what differs\n"
+    "  put SRC... [:DEST] copy files to the board, verified, atomic (alias: cp)\n"
+    "  get :SRC... [DEST] copy files from the board, verified (DEST - : stdout)\n"
+    "  sync DIR [:DEST]   make DEST hold what DIR holds, sending only what differs\n"
     "  ls [-l] [:PATH]    list a directory on the board\n"
-    "  rm [-r] :PATH...   remove files on the board (-r: directories and what they hold)\n"
+    "  rm [-r] :PATH...   remove files on the board\n"
     "  mkdir :PATH        make a directory on the board\n"
     "  rmdir :PATH...     remove empty directories on the board\n"
     "  mv :SRC :DEST      rename a file or directory on the board\n"
@@ -85,7 +85,7 @@ static const char USAGE[] =
     "  -r                 put, get, rm: directories and what they hold\n"
     "      --delete       sync: remove what the board has and DIR has not\n"
     "      --dry-run      sync: print the plan; send no file data\n"
-    "      --exclude PAT  sync: skip paths and names matching PAT (fnmatch; repeatable)\n"
+    "      --exclude PAT  sync: skip paths and names matching PAT (fnmatch, repeatable)\n"
     "  -h, --help         this help; `mpupload COMMAND --help` for one command\n"
     "      --version      the version\n"
     "\n"
@@ -391,7 +391,11 @@ static void on_tree_event(void *ctx, const struct mpu_tree_event *ev) {
         mpu_json_cstr(stdout, ev->action);
         printf(",\"path\":");
         mpu_json_cstr(stdout, ev->path);
-        printf(",\"size\":%llu,\"dry_run\":%s}\n", (unsigned long long)ev->size, ev->dry_run ? "true" : "false");
+        printf(",\"size\":%llu,\"dry_run\":%s", (unsigned long long)ev->size, ev->dry_run ? "true" : "false");
+        if (ev->of) {
+            printf(",\"n\":%zu,\"of\":%zu", ev->n, ev->of);
+        }
+        printf("}\n");
         fflush(stdout);
         return;
     }
@@ -403,8 +407,12 @@ static void on_tree_event(void *ctx, const struct mpu_tree_event *ev) {
         fprintf(stderr, "mpupload: :%s is imported before the .mpy sent; --delete removes it\n", ev->path);
         return;
     }
-    printf("%s%s %s%s\n", ev->dry_run ? "would " : "", ev->action, strcmp(ev->action, "compile") ? ":" : "",
-        ev->path);
+    char count[48] = "";
+    if (ev->of) {
+        snprintf(count, sizeof(count), " (%zu/%zu)", ev->n, ev->of);
+    }
+    printf("%s%s %s%s%s\n", ev->dry_run ? "would " : "", ev->action, strcmp(ev->action, "compile") ? ":" : "",
+        ev->path, count);
     fflush(stdout);
 }
 

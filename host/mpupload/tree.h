@@ -14,6 +14,7 @@ struct mpu_tree_event {
     const char *path;    /**< the remote path (get: the local one) */
     uint64_t size;       /**< file bytes (put, get, same) */
     int dry_run;         /**< only planned */
+    size_t n, of;        /**< put, get: the file's number in the job, and how many go (else 0) */
 };
 
 /** What a job may do, and what it did. */
