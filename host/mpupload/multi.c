@@ -244,6 +244,7 @@ static int add_all(struct multi *m) {
         }
         for (char *w = strtok_r(copy, " \t\n", &save); w; w = strtok_r(NULL, " \t\n", &save)) {
             glob_t g;
+            memset(&g, 0, sizeof(g));
             if (glob(w, 0, NULL, &g) == 0) {
                 for (size_t i = 0; i < g.gl_pathc; i++) {
                     struct stat st;
