@@ -417,8 +417,12 @@ int tr_finish(struct tr_tree *t, int r, int64_t t0) {
         return r;
     }
     t->open = 0;
-    int e = mpu_xfer_end(t->c, &t->s);
-    return mpu_cmd_finish(t->c, &t->s, r == MPU_OK ? e : r);
+    /* Clean up after the transfers, unless the board is gone or lost. */
+    if (r == MPU_OK || t->s.eng.in_raw) {
+        int e = mpu_xfer_end(t->c, &t->s);
+        r = r == MPU_OK ? e : r;
+    }
+    return mpu_cmd_finish(t->c, &t->s, r);
 }
 
 static int run_prog(struct tr_tree *t, const char *prog, char **text) {
