@@ -273,6 +273,7 @@ int mpu_tree_sync(struct mpu_cmd *c, struct mpu_tree_job *j, const char *local_d
         }
         if (rt[0].type == 0) {
             tr_ops_add(&pre, 'm', dest, NULL);
+            tr_event(&t, "mkdir", dest, 0);
         }
         send = tr_xrealloc(NULL, lv.n * sizeof(*send));
         reasons = tr_xrealloc(NULL, lv.n * sizeof(*reasons));
