@@ -17,7 +17,7 @@
 #   BENCH_BOARDS     board kinds, of "pyexec stock"
 #   BENCH_TOOLS      tools, of "mpupload mpremote pyboard"
 #   BENCH_SECTIONS   of "paced unpaced heap sync"
-#   BENCH_FILES      paced file kinds, of "bin py"
+#   BENCH_FILES      paced file kinds, of "bin py" (quick: bin)
 #   BENCH_OTHER_SIZE file size for mpremote and pyboard.py (32768)
 #   BENCH_TIMEOUT    seconds allowed per tool run (default: from the size)
 #   MPUPLOAD         the mpupload to measure (build/mpupload)
@@ -30,6 +30,7 @@ BOARDS=${BENCH_BOARDS:-pyexec stock}
 TOOLS=${BENCH_TOOLS:-mpupload mpremote pyboard}
 SECTIONS=${BENCH_SECTIONS:-paced unpaced heap sync}
 FILES=${BENCH_FILES:-bin py}
+[ "${BENCH_QUICK:-0}" != 1 ] || FILES=${BENCH_FILES:-bin}
 PACED="--baud 115200 --rx-buf 256"
 export PYTHONDONTWRITEBYTECODE=1
 if [ "${BENCH_QUICK:-0}" = 1 ]; then
@@ -39,7 +40,7 @@ if [ "${BENCH_QUICK:-0}" = 1 ]; then
     SWEEP=1024
     BIG=65536
     HEAP_FILE=16384
-    HEAP_STEP=120
+    HEAP_STEP=240
     SYNC_FILES=5
 else
     MODE=full
@@ -128,12 +129,14 @@ tool() {
 # measure TOOL DIR FILE REMOTE PACED: run one transfer on the board started
 # last and check its bytes (get: the local copy; put: the board's SHA-256).
 # Sets M_STATUS (ok, failed, timeout, wrong), M_NOTE, M_SECS, M_IN, M_OUT
-# (bytes the board received and sent during the run).
+# (bytes the board received and sent during the run), M_DROP (bytes its RX
+# ring dropped).
 measure() {
     _size=$(wc -c <"$3")
     dump
     _in0=$(board_stats "$ST" bytes_in)
     _out0=$(board_stats "$ST" bytes_out)
+    _drop0=$(board_stats "$ST" rx_dropped)
     rm -f "$T/got"
     _local=$3
     [ "$2" = get ] && _local=$T/got
@@ -144,6 +147,7 @@ measure() {
     dump
     M_IN=$(($(board_stats "$ST" bytes_in) - _in0))
     M_OUT=$(($(board_stats "$ST" bytes_out) - _out0))
+    M_DROP=$(($(board_stats "$ST" rx_dropped) - _drop0))
     M_SECS=$(awk -v a="$_t0" -v b="$_t1" 'BEGIN { printf "%.3f", b - a }')
     M_NOTE=
     if [ $_rc = 124 ] || [ $_rc = 137 ]; then
@@ -164,11 +168,13 @@ measure() {
 # show SECTION BOARD TOOL DIR FILE: the figure just measured, on stdout.
 show() {
     awk -v s="$1" -v b="$2" -v t="$3" -v d="$4" -v f="$5" -v z="$_size" -v secs="$M_SECS" \
-        -v i="$M_IN" -v o="$M_OUT" -v st="$M_STATUS" -v n="$M_NOTE" 'BEGIN {
+        -v i="$M_IN" -v o="$M_OUT" -v st="$M_STATUS" -v n="$M_NOTE" -v dr="$M_DROP" 'BEGIN {
         r = z / (secs > 0 ? secs : 1e-9)
         printf "  %-7s %-6s %-8s %-3s %-3s %9d B %7.2f s %9.1f KB/s", s, b, t, d, f, z, secs, r / 1000
         if (s == "paced") printf " %5.1f %%", r / 115.2
-        printf "  wire %.3f B/B  %s%s\n", (i + o) / (z > 0 ? z : 1), st, (n == "" ? "" : " (" n ")") }'
+        printf "  wire %.3f B/B", (i + o) / (z > 0 ? z : 1)
+        if (dr > 0) printf ", %d dropped", dr
+        printf "  %s%s\n", st, (n == "" ? "" : " (" n ")") }'
 }
 
 echo "bench-xfer ($MODE): $(date -u +%Y-%m-%dT%H:%MZ), mpupload $("$MPU" --version 2>/dev/null | head -1 || echo '?')"
@@ -214,7 +220,7 @@ if has paced $SECTIONS; then
                         board_stop || M_NOTE="$M_NOTE; board exit $?"
                         show paced "$kind" "$t" $dir $file
                         rec run board="$kind" tool="$t" dir=$dir file=$file size="$size" secs="$M_SECS" \
-                            in="$M_IN" out="$M_OUT" status="$M_STATUS" note="$M_NOTE"
+                            in="$M_IN" out="$M_OUT" dropped="$M_DROP" status="$M_STATUS" note="$M_NOTE"
                     done
                 done
             done
@@ -230,7 +236,7 @@ if has unpaced $SECTIONS && has mpupload $TOOLS; then
         for dir in put get; do
             measure mpupload $dir "$T/f/big" big 0
             show unpaced "$kind" mpupload $dir bin
-            rec unpaced board="$kind" dir=$dir size="$BIG" secs="$M_SECS" in="$M_IN" out="$M_OUT" \
+            rec unpaced board="$kind" dir=$dir size="$BIG" secs="$M_SECS" in="$M_IN" out="$M_OUT" dropped="$M_DROP" \
                 status="$M_STATUS" note="$M_NOTE"
         done
         board_stop || true
