@@ -77,16 +77,26 @@ board_bin() {
     esac
 }
 # dump: the board started last writes its --stats file now (a faster poll
-# than board_dump_stats: a run reads the counters twice).
+# than board_dump_stats: a run reads the counters twice). Returns 1, with
+# an empty file, when the board is gone, so that a board that dies is a
+# failed figure and not a broken bench.
 dump() {
     rm -f "$ST"
-    kill -USR1 "$BOARD_PID"
-    _d=0
-    while [ ! -f "$ST" ]; do
-        _d=$((_d + 1))
-        [ $_d -lt 500 ] || fail "the board wrote no $ST on SIGUSR1"
-        sleep 0.01
-    done
+    if kill -USR1 "$BOARD_PID" 2>/dev/null; then
+        _d=0
+        while [ ! -f "$ST" ] && [ $_d -lt 500 ]; do
+            _d=$((_d + 1))
+            sleep 0.01
+        done
+    fi
+    [ -f "$ST" ] && return 0
+    : >"$ST"
+    return 1
+}
+# counter KEY: a counter of the last dump, 0 when it has none.
+counter() {
+    _v=$(sed -n "s/^$1=//p" "$ST")
+    echo "${_v:-0}"
 }
 boardfs() {
     PYTHONPATH=$MPY/tools timeout -k 5 120 "$PYTHON" "$HERE/boardfs.py" "$@"
@@ -133,10 +143,11 @@ tool() {
 # ring dropped).
 measure() {
     _size=$(wc -c <"$3")
-    dump
-    _in0=$(board_stats "$ST" bytes_in)
-    _out0=$(board_stats "$ST" bytes_out)
-    _drop0=$(board_stats "$ST" rx_dropped)
+    _alive=yes
+    dump || _alive=no
+    _in0=$(counter bytes_in)
+    _out0=$(counter bytes_out)
+    _drop0=$(counter rx_dropped)
     rm -f "$T/got"
     _local=$3
     [ "$2" = get ] && _local=$T/got
@@ -144,13 +155,17 @@ measure() {
     _t0=$(now)
     tool "$1" "$2" "$_local" "$4" "$(deadline "$1" "$_size" "$5")" >"$T/tool.log" 2>&1 </dev/null || _rc=$?
     _t1=$(now)
-    dump
-    M_IN=$(($(board_stats "$ST" bytes_in) - _in0))
-    M_OUT=$(($(board_stats "$ST" bytes_out) - _out0))
-    M_DROP=$(($(board_stats "$ST" rx_dropped) - _drop0))
+    dump || _alive=no
+    M_IN=$(($(counter bytes_in) - _in0))
+    M_OUT=$(($(counter bytes_out) - _out0))
+    M_DROP=$(($(counter rx_dropped) - _drop0))
     M_SECS=$(awk -v a="$_t0" -v b="$_t1" 'BEGIN { printf "%.3f", b - a }')
     M_NOTE=
-    if [ $_rc = 124 ] || [ $_rc = 137 ]; then
+    if [ $_alive = no ]; then
+        M_IN=0 M_OUT=0 M_DROP=0
+        M_STATUS=failed
+        M_NOTE="the board died: $(tail -1 "$BOARD_ERR" 2>/dev/null | cut -c1-100)"
+    elif [ $_rc = 124 ] || [ $_rc = 137 ]; then
         M_STATUS=timeout
         M_NOTE="no end after $(deadline "$1" "$_size" "$5") s"
     elif [ $_rc != 0 ]; then
@@ -259,12 +274,12 @@ if has heap $SECTIONS && has mpupload $TOOLS; then
     for kind in $BOARDS; do
         bin=$(board_bin "$kind")
         board_start "$bin" "$LINK" --stats "$ST"
-        dump
-        idle=$(board_stats "$ST" heap_peak)
+        dump || true
+        idle=$(counter heap_peak)
         measure mpupload put "$T/f/heap" heap 0
-        peak=$(board_stats "$ST" heap_peak)
-        amax=$(board_stats "$ST" alloc_max)
-        total=$(board_stats "$ST" heap_total)
+        peak=$(counter heap_peak)
+        amax=$(counter alloc_max)
+        total=$(counter heap_total)
         board_stop || true
         # The smallest heap (in HEAP_STEP K steps from the board's least,
         # 16K, up to 256K) the put runs with.
@@ -310,16 +325,16 @@ if has sync $SECTIONS && has mpupload $TOOLS; then
             board_stop || true
             # shellcheck disable=SC2086
             board_start "$bin" "$LINK" $PACED --fs "$T/img.sync" --stats "$ST"
-            dump
-            in0=$(board_stats "$ST" bytes_in)
-            out0=$(board_stats "$ST" bytes_out)
+            dump || true
+            in0=$(counter bytes_in)
+            out0=$(counter bytes_out)
             rc=0
             t0=$(now)
             timeout -k 5 300 "$MPU" --json -p "$LINK" sync "$T/tree" :/tree >"$T/sync.json" 2>"$T/sync.err" </dev/null || rc=$?
             t1=$(now)
-            dump
-            in=$(($(board_stats "$ST" bytes_in) - in0))
-            out=$(($(board_stats "$ST" bytes_out) - out0))
+            dump || rc=died
+            in=$(($(counter bytes_in) - in0))
+            out=$(($(counter bytes_out) - out0))
             board_stop || true
             status=ok note=
             if [ $first != 0 ]; then
