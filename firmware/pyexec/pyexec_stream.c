@@ -56,6 +56,7 @@
 #define PYEXEC_IN_PASTE (1) // raw-paste: window credits, end echoed
 #define PYEXEC_IN_FRIENDLY (2) // friendly paste mode: echo
 #define PYEXEC_IN_STREAM (3) // streamed execution: as raw-paste
+#define PYEXEC_IN_SOURCE (4) // bytes from src(): checked blocks (B.6)
 
 typedef struct _pyexec_in_t {
     uint8_t kind;
@@ -66,6 +67,10 @@ typedef struct _pyexec_in_t {
     uint8_t head[3]; // bytes read before streaming started
     uint8_t head_len;
     uint8_t head_pos;
+    // PYEXEC_IN_SOURCE: the next byte, or -1 at the end of data; raises on
+    // errors (a bad line, the host's abort).
+    int (*src)(void *ctx);
+    void *src_ctx;
 } pyexec_in_t;
 
 #if MICROPY_PYEXEC_RX_TIMEOUT_MS
@@ -76,12 +81,12 @@ MP_WEAK uintptr_t mp_hal_stdio_poll(uintptr_t poll_flags) {
 }
 #endif
 
-// A byte from the host, or -1 after MICROPY_PYEXEC_RX_TIMEOUT_MS of silence.
-static int pyexec_rx_timed(void) {
+// A byte from the host, or -1 after ms of silence.
+static int pyexec_rx_within(mp_uint_t ms) {
     if (!(mp_hal_stdio_poll(MP_STREAM_POLL_RD) & MP_STREAM_POLL_RD)) {
         mp_uint_t start = mp_hal_ticks_ms();
         while (!(mp_hal_stdio_poll(MP_STREAM_POLL_RD) & MP_STREAM_POLL_RD)) {
-            if (mp_hal_ticks_ms() - start >= MICROPY_PYEXEC_RX_TIMEOUT_MS) {
+            if (mp_hal_ticks_ms() - start >= ms) {
                 return -1;
             }
             mp_event_wait_ms(1);
@@ -90,10 +95,16 @@ static int pyexec_rx_timed(void) {
     return mp_hal_stdin_rx_chr();
 }
 #else
-static int pyexec_rx_timed(void) {
+static int pyexec_rx_within(mp_uint_t ms) {
+    (void)ms;
     return mp_hal_stdin_rx_chr();
 }
 #endif
+
+// A byte from the host, or -1 after MICROPY_PYEXEC_RX_TIMEOUT_MS of silence.
+static int pyexec_rx_timed(void) {
+    return pyexec_rx_within(MICROPY_PYEXEC_RX_TIMEOUT_MS);
+}
 
 static void pyexec_in_init(pyexec_in_t *in, uint8_t kind) {
     memset(in, 0, sizeof(*in));
@@ -155,6 +166,13 @@ static int pyexec_in_rx(pyexec_in_t *in) {
             }
             return c;
         }
+        case PYEXEC_IN_SOURCE:
+            c = in->src(in->src_ctx);
+            if (c < 0) {
+                in->eof = true;
+                return PYEXEC_IN_EOF;
+            }
+            return c;
         default:
             c = pyexec_rx_timed();
             if (c < 0) {
@@ -199,6 +217,9 @@ typedef struct _pyexec_compile_t {
     bool split_off; // no more batches: compile the rest as one
     bool is_repl; // expression statements print their value
     bool run_each; // streamed execution: run each batch at once
+    // With run_each: runs a batch and frames its output, false when it
+    // raised (reported); NULL: pyexec_stream_run (B.3).
+    bool (*run)(struct _pyexec_compile_t *pc, mp_obj_t fun);
     bool batch_end; // the current batch ends before the held bytes
     bool input_end; // all input delivered or held
     bool cr; // last byte delivered was '\r'
@@ -516,7 +537,7 @@ static mp_obj_t pyexec_compile_all(pyexec_compile_t *pc) {
             pc->n_batches++;
             #if MICROPY_PYEXEC_EXTENSIONS
             if (pc->run_each) {
-                if (!pyexec_stream_run(fun)) {
+                if (!(pc->run != NULL ? pc->run(pc, fun) : pyexec_stream_run(fun))) {
                     nlr_pop();
                     return mp_const_none;
                 }

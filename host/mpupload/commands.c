@@ -45,7 +45,8 @@ int mpu_cmd_finish(struct mpu_cmd *c, struct mpu_session *s, int r) {
 }
 
 const char *mpu_mode_name(enum mpu_mode m) {
-    static const char *names[] = { "none", "raw-paste", "raw", "stream", "mpy-stream", "raw-loader" };
+    static const char *names[] = { "none", "raw-paste", "raw", "stream", "mpy-stream", "raw-loader",
+        "stream-checked" };
     return names[m];
 }
 
@@ -57,7 +58,7 @@ int mpu_cmd_run_code(struct mpu_cmd *c, const uint8_t *code, size_t len) {
     if (r != MPU_OK) {
         return r;
     }
-    int stream = 0;
+    int stream = 0, checked = 0;
     if (c->use_ext) {
         uint8_t caps[16];
         int n = mpu_engine_caps(&s.eng, caps, sizeof(caps));
@@ -65,11 +66,20 @@ int mpu_cmd_run_code(struct mpu_cmd *c, const uint8_t *code, size_t len) {
             return mpu_cmd_finish(c, &s, n);
         }
         stream = n > 1 && (caps[MPU_PROTO_INFO_OFF_FLAGS] & MPU_PROTO_CAP_EXEC_STREAM);
+        checked = n > 1 && (caps[MPU_PROTO_INFO_OFF_FLAGS] & MPU_PROTO_CAP_EXEC_CHECKED);
     }
     mpu_progress_start(&c->out->progress, len);
-    r = stream ? mpu_engine_exec_stream(&s.eng, code, len) : mpu_engine_exec(&s.eng, code, len);
+    /* Checked blocks when the board has them: a damaged byte is sent again, never run. */
+    if (checked) {
+        r = mpu_engine_exec_checked(&s.eng, code, len);
+    } else if (stream) {
+        r = mpu_engine_exec_stream(&s.eng, code, len);
+    } else {
+        r = mpu_engine_exec(&s.eng, code, len);
+    }
     c->mode = mpu_mode_name(s.eng.mode);
     c->bytes_sent = s.eng.sent;
+    c->naks = s.eng.resent;
     c->elapsed_ms = mpu_now_ms() - t0;
     return mpu_cmd_finish(c, &s, r);
 }

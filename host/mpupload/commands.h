@@ -22,9 +22,9 @@ struct mpu_cmd {
     int use_ext;                /**< use firmware/pyexec extensions when present (default 1) */
     /* results */
     size_t bytes_sent, total;
-    size_t naks;                /**< blocks re-sent after a bad CRC (put, get) */
+    size_t naks;                /**< blocks re-sent after a bad CRC (put, get, run) */
     int64_t elapsed_ms;
-    const char *mode;           /**< "raw-paste", "raw", "stream", "mpy-stream", "mpy-file" */
+    const char *mode;           /**< "raw-paste", "raw", "stream", "stream-checked", "mpy-stream", "mpy-file" */
     char port_used[256];
     char detail[800];
 };
@@ -55,7 +55,7 @@ int mpu_cmd_finish(struct mpu_cmd *c, struct mpu_session *s, int r);
 /** Board facts, from the raw REPL of an open session (program output captured). */
 int mpu_board_facts(struct mpu_cmd *c, struct mpu_engine *e, struct mpu_board_info *info);
 
-/** @return "raw-paste", "raw", "stream" or "mpy-stream". */
+/** @return "raw-paste", "raw", "stream", "stream-checked", "mpy-stream" or "raw-loader". */
 const char *mpu_mode_name(enum mpu_mode m);
 
 /** Run code (a script, `exec` or `eval` text) and stream its output. */

@@ -54,6 +54,7 @@ enum mpu_mode {
     MPU_MODE_STREAM,
     MPU_MODE_MPY_STREAM,
     MPU_MODE_RAW_LOADER, /**< plain raw REPL, the code fed to a loader that exec()s it */
+    MPU_MODE_CHECKED,    /**< streamed execution in CRC-checked blocks (B.6) */
 };
 
 /** Chunk size of the raw REPL loader (half a 256-byte receive buffer). */
@@ -76,6 +77,7 @@ struct mpu_engine {
     size_t sent;           /**< code bytes sent by the last exec */
     int board_abort;       /**< the board ended a raw-paste early (\x04) */
     size_t tb_len;         /**< traceback bytes of the last exec */
+    size_t resent;         /**< blocks sent again after a NAK by the last exec (B.6) */
     int caps_len;          /**< -1 not asked yet, 0 none, else the record length */
     uint8_t caps[16];      /**< the capability record (B.1) */
     int no_follow;         /**< exec returns once the code is sent (e.g. machine.reset()) */
@@ -118,6 +120,11 @@ int mpu_engine_caps(struct mpu_engine *e, uint8_t *rec, size_t n);
 /** Streamed execution (B.3): each batch runs as soon as it is compiled.
  *  Falls back to mpu_engine_exec() when the board refuses it. */
 int mpu_engine_exec_stream(struct mpu_engine *e, const uint8_t *code, size_t len);
+
+/** Streamed execution in CRC-checked blocks (B.6): a damaged block is sent
+ *  again, never run. Falls back to mpu_engine_exec_stream() when the board
+ *  refuses it. @return as mpu_engine_exec(). */
+int mpu_engine_exec_checked(struct mpu_engine *e, const uint8_t *code, size_t len);
 
 /** Streamed .mpy (B.4) in CRC-checked blocks, then run it.
  *  @return as mpu_engine_exec(), or MPU_ERR_SUPP when the board refuses (R\x00). */

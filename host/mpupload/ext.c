@@ -389,3 +389,243 @@ int mpu_engine_exec_mpy(struct mpu_engine *e, const uint8_t *mpy, size_t len) {
     e->mode = MPU_MODE_MPY_STREAM;
     return mpu_eng_follow(e, 0);
 }
+
+/* B.6: the program text in blocks, each sent when the board asks (\x01).
+ * Frames from the board outside an output section: \x01, \x06 seq,
+ * \x15 seq, \x02 output \x04, \x18 error text \x04, '>'. */
+enum { C_OUTSIDE, C_ACK, C_NAK, C_OUT, C_ERR };
+
+/* Smallest block after NAKs: shorter blocks cross a noisy line more often. */
+#define CHECKED_MIN_BLOCK 32
+/* Good blocks in a row before the block size doubles again. */
+#define CHECKED_GROW_AFTER 8
+
+struct checked {
+    int state;
+    size_t bmax, size;      /* the board's largest payload, ours now */
+    size_t off;             /* code bytes acknowledged */
+    size_t blen;            /* payload of the block in flight */
+    size_t seq;             /* blocks acknowledged */
+    size_t len;             /* of the code */
+    int in_flight, credit;
+    int end_sent, end_acked;
+    int good, failed, done, interrupted;
+};
+
+/* Run of output or error text up to the section's end. */
+static void checked_text(struct mpu_engine *e, struct checked *c, const uint8_t *b, size_t n) {
+    if (n == 0) {
+        return;
+    }
+    if (c->state == C_OUT) {
+        if (e->sink.out) {
+            e->sink.out(e->sink.ctx, b, n);
+        }
+    } else {
+        e->tb_len += n;
+        if (e->sink.err) {
+            e->sink.err(e->sink.ctx, b, n);
+        }
+    }
+}
+
+/* After the board's NAK or error: RESYNC, and Ctrl-C again when stopping. */
+static int checked_resync(struct mpu_engine *e, int ctrl_c) {
+    static const char seq[] = MPU_PROTO_RESYNC "\x03";
+    return mpu_eng_wr(e, seq, MPU_PROTO_RESYNC_LEN + (ctrl_c ? 1 : 0));
+}
+
+static int checked_bytes(struct mpu_engine *e, struct checked *c, const uint8_t *b, size_t n) {
+    size_t run = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint8_t x = b[i];
+        int r;
+        switch (c->state) {
+        case C_OUT:
+        case C_ERR:
+            if (x != MPU_PROTO_F_OUT_END) {
+                continue;
+            }
+            checked_text(e, c, b + run, i - run);
+            if (c->state == C_ERR) {
+                /* The board discards input up to RESYNC (or Ctrl-C), then '>'. */
+                c->failed = 1;
+                if ((r = checked_resync(e, 1)) < 0) {
+                    return r;
+                }
+            }
+            c->state = C_OUTSIDE;
+            continue;
+        case C_ACK:
+            c->state = C_OUTSIDE;
+            if (!c->in_flight || x != (uint8_t)c->seq) {
+                return mpu_eng_fail(e, MPU_ERR_PROTO, "checked execution: ACK of block %u, expected %u: \"%s\"",
+                    x, (unsigned)(uint8_t)c->seq, mpu_eng_seen(e));
+            }
+            c->in_flight = 0;
+            c->seq++;
+            c->off += c->blen;
+            if (c->end_sent) {
+                c->end_acked = 1;
+            } else {
+                mpu_eng_progress(e, c->off, c->len);
+            }
+            if (++c->good >= CHECKED_GROW_AFTER && c->size < c->bmax) {
+                c->size = c->size * 2 < c->bmax ? c->size * 2 : c->bmax;
+                c->good = 0;
+            }
+            continue;
+        case C_NAK:
+            c->state = C_OUTSIDE;
+            if (x != (uint8_t)c->seq) {
+                return mpu_eng_fail(e, MPU_ERR_PROTO, "checked execution: NAK of block %u, expected %u: \"%s\"",
+                    x, (unsigned)(uint8_t)c->seq, mpu_eng_seen(e));
+            }
+            /* Sent again when the board asks, shorter; an end block stays one. */
+            c->in_flight = 0;
+            c->end_sent = 0;
+            c->good = 0;
+            e->resent++;
+            c->size = c->size / 2 > CHECKED_MIN_BLOCK ? c->size / 2 : CHECKED_MIN_BLOCK;
+            if ((r = checked_resync(e, c->interrupted)) < 0) {
+                return r;
+            }
+            continue;
+        case C_OUTSIDE:
+            if (x == MPU_PROTO_F_CREDIT) {
+                c->credit++;
+            } else if (x == MPU_PROTO_BLK_ACK) {
+                c->state = C_ACK;
+            } else if (x == MPU_PROTO_BLK_NAK) {
+                c->state = C_NAK;
+            } else if (x == MPU_PROTO_F_OUT) {
+                c->state = C_OUT;
+                run = i + 1;
+            } else if (x == MPU_PROTO_BLK_CAN) {
+                c->state = C_ERR;
+                run = i + 1;
+            } else if (x == MPU_PROTO_F_DONE && (c->end_acked || c->failed)) {
+                c->done = 1;
+                e->in_raw = 1;
+                return MPU_OK;
+            } else {
+                return mpu_eng_fail(e, MPU_ERR_PROTO, "checked execution: unexpected frame byte: \"%s\"",
+                    mpu_eng_seen(e));
+            }
+            continue;
+        }
+    }
+    if (c->state == C_OUT || c->state == C_ERR) {
+        checked_text(e, c, b + run, n - run);
+    }
+    return MPU_OK;
+}
+
+int mpu_engine_exec_checked(struct mpu_engine *e, const uint8_t *code, size_t len) {
+    e->detail[0] = 0;
+    e->sent = 0;
+    e->tb_len = 0;
+    e->resent = 0;
+    if (!e->in_raw) {
+        return mpu_eng_fail(e, MPU_ERR_ARG, "not in the raw REPL");
+    }
+    int r = mpu_eng_negotiate(e, MPU_PROTO_SUB_EXEC_CHECKED);
+    if (r < 0) {
+        return r;
+    }
+    if (r == 0) {
+        return mpu_engine_exec_stream(e, code, len);
+    }
+    e->in_raw = 0;
+    e->mode = MPU_MODE_CHECKED;
+    if (e->sink.mode) {
+        e->sink.mode(e->sink.ctx, e->mode);
+    }
+    uint8_t hdr[2];
+    r = mpu_eng_read_n(e, hdr, 2, mpu_eng_after(e, e->o.answer_ms), "block size");
+    if (r < 0) {
+        return r;
+    }
+    struct checked c = { .state = C_OUTSIDE };
+    c.bmax = (size_t)hdr[0] | (size_t)hdr[1] << 8;
+    if (c.bmax < 4) {
+        return mpu_eng_fail(e, MPU_ERR_PROTO, "checked execution: block size %zu", c.bmax);
+    }
+    if (c.bmax > 4096) {
+        c.bmax = 4096;
+    }
+    c.size = c.bmax;
+    c.len = len;
+    int timed_out = 0;
+    int64_t run_end = mpu_eng_after(e, e->o.run_ms);
+    uint8_t blk[4096 + 9];
+    while (!c.done) {
+        if (c.credit > 0 && !c.in_flight && !c.end_acked && !c.failed && !c.interrupted) {
+            size_t n;
+            if (c.off < len) {
+                c.blen = len - c.off < c.size ? len - c.off : c.size;
+                n = put_block(blk, MPU_PROTO_BLK_DATA, (uint8_t)c.seq, code + c.off, c.blen);
+            } else {
+                uint8_t le[4] = { (uint8_t)len, (uint8_t)(len >> 8), (uint8_t)(len >> 16), (uint8_t)(len >> 24) };
+                c.blen = 0;
+                c.end_sent = 1;
+                n = put_block(blk, MPU_PROTO_BLK_END, (uint8_t)c.seq, le, 4);
+            }
+            if ((r = mpu_eng_wr(e, blk, n)) < 0) {
+                return mpu_eng_fail(e, r, "the link failed after %zu of %zu bytes", c.off, len);
+            }
+            c.credit--;
+            c.in_flight = 1;
+            continue;
+        }
+        /* A block in flight is answered within the board's receive timeout;
+         * otherwise the board compiles or runs: the run time limit applies. */
+        int64_t deadline;
+        if (c.interrupted || c.failed) {
+            deadline = mpu_eng_after(e, e->o.busy_ms);
+        } else if (c.in_flight) {
+            deadline = mpu_eng_after(e, e->o.window_ms);
+        } else {
+            deadline = run_end;
+        }
+        uint8_t buf[1024];
+        /* The user's input goes to the program only once the board has all of it. */
+        r = mpu_eng_rd(e, buf, sizeof(buf), deadline, c.end_acked && !c.failed ? MPU_IO_RUNNING : 0);
+        if (r == MPU_ERR_INTR || (r == 0 && deadline == run_end && run_end >= 0 && !c.interrupted && !c.failed)) {
+            if (c.interrupted) {
+                return mpu_eng_fail(e, MPU_ERR_INTR, "interrupted twice; the board may still be running");
+            }
+            timed_out = r == 0;
+            c.interrupted = 1;
+            /* Between blocks: a running batch takes it as Ctrl-C, a waiting board too. */
+            if ((r = mpu_eng_wr(e, "\x03", 1)) < 0) {
+                return r;
+            }
+            continue;
+        }
+        if (r < 0) {
+            return mpu_eng_fail(e, r, "the link failed during checked execution (%zu of %zu bytes sent)", c.off, len);
+        }
+        if (r == 0) {
+            if (c.interrupted) {
+                return mpu_eng_fail(e, MPU_ERR_BUSY, "the board ignored Ctrl-C for %d ms", e->o.busy_ms);
+            }
+            if (c.failed) {
+                return mpu_eng_fail(e, MPU_ERR_PROTO, "no prompt after the board's error; got \"%s\"", mpu_eng_seen(e));
+            }
+            return mpu_eng_fail(e, MPU_ERR_TIMEOUT,
+                "checked execution: no answer to block %zu within %d ms after %zu of %zu bytes",
+                c.seq, e->o.window_ms, c.off, len);
+        }
+        r = checked_bytes(e, &c, buf, (size_t)r);
+        if (r < 0) {
+            return r;
+        }
+    }
+    e->sent = c.off;
+    if (c.interrupted) {
+        return mpu_eng_fail(e, timed_out ? MPU_ERR_TIMEOUT : MPU_ERR_INTR,
+            timed_out ? "the program ran longer than %d ms" : "interrupted", e->o.run_ms);
+    }
+    return c.failed ? MPU_ERR_EXCEPTION : MPU_OK;
+}

@@ -6,7 +6,8 @@
  *   byte 0: the sequence (low 3 bits), see run(); bit 3 soft reset at entry;
  *           bits 4-7: bytes per read (0: as many as asked, else 1-15)
  *   byte 1: bit 0 no raw-paste, bit 1 plain raw REPL loader for long code,
- *           bit 2 a run time limit, bits 4-6: code length (see code_len[])
+ *           bit 2 a run time limit, bit 3 sequence 2 is checked execution
+ *           (B.6) instead of streamed (B.3), bits 4-6: code length (see code_len[])
  * In the board's bytes, 0xFF is an escape: FF 00 the board is silent until
  * the deadline, FF 01 the user's Ctrl-C, FF 02 the link goes away; FF and
  * any other byte is a literal FF. At the end of the input the board is
@@ -104,7 +105,7 @@ static void sink_progress(void *ctx, size_t sent, size_t total) {
 
 static void sink_mode(void *ctx, int mode) {
     (void)ctx;
-    if (mode < MPU_MODE_NONE || mode > MPU_MODE_RAW_LOADER) {
+    if (mode < MPU_MODE_NONE || mode > MPU_MODE_CHECKED) {
         fprintf(stderr, "mode: %d\n", mode);
         abort();
     }
@@ -172,7 +173,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             break;
         }
         case 2:
-            r = mpu_engine_exec_stream(&e, code, len);
+            r = h1 & 8 ? mpu_engine_exec_checked(&e, code, len) : mpu_engine_exec_stream(&e, code, len);
             break;
         case 3:
             r = mpu_engine_exec_mpy(&e, code, len);

@@ -48,6 +48,6 @@ for path in sys.argv[2:]:
             board += b"\xff\x01"
     name = os.path.splitext(os.path.basename(path))[0]
     for seq in range(8):
-        for h1 in (0x30, 0x61):
+        for h1 in (0x30, 0x61, 0x38):
             with open(os.path.join(outdir, "%s-%d-%02x" % (name, seq, h1)), "wb") as f:
                 f.write(bytes([seq, h1]) + board)

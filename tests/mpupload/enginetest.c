@@ -435,6 +435,8 @@ static int run_script(const char *path) {
             }
         } else if (!strcmp(op, "exec-stream")) {
             rc = mpu_engine_exec_stream(&e, code.p, code.n);
+        } else if (!strcmp(op, "exec-checked")) {
+            rc = mpu_engine_exec_checked(&e, code.p, code.n);
         } else if (!strcmp(op, "exec-mpy")) {
             rc = mpu_engine_exec_mpy(&e, code.p, code.n);
         } else if (!strcmp(op, "soft-reset")) {
@@ -468,7 +470,8 @@ static int run_script(const char *path) {
     if (!F.failure[0] && detail_sub.n && !strstr(e.detail, (char *)detail_sub.p)) {
         failf("detail \"%s\" does not contain \"%s\"", e.detail, detail_sub.p);
     }
-    static const char *modes[] = { "none", "raw-paste", "raw", "stream", "mpy-stream", "raw-loader" };
+    static const char *modes[] = { "none", "raw-paste", "raw", "stream", "mpy-stream", "raw-loader",
+        "stream-checked" };
     if (!F.failure[0] && want_mode[0] && strcmp(want_mode, modes[e.mode])) {
         failf("mode %s, expected %s", modes[e.mode], want_mode);
     }
