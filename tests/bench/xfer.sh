@@ -192,10 +192,11 @@ show() {
         printf "  %s%s\n", st, (n == "" ? "" : " (" n ")") }'
 }
 
-echo "bench-xfer ($MODE): $(date -u +%Y-%m-%dT%H:%MZ), mpupload $("$MPU" --version 2>/dev/null | head -1 || echo '?')"
+MPU_VERSION=$("$MPU" --version 2>/dev/null | head -1) || true
+echo "bench-xfer ($MODE): $(date -u +%Y-%m-%dT%H:%MZ), ${MPU_VERSION:=mpupload ?}"
 rec meta mode=$MODE date="$(date -u '+%Y-%m-%d %H:%M UTC')" \
     commit="$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$ROOT" diff --quiet HEAD -- host firmware proto 2>/dev/null || echo '+changes')" \
-    mpupload="$("$MPU" --version 2>/dev/null | head -1 || echo '?')" \
+    mpupload="$MPU_VERSION" \
     main=$MAIN other=$OTHER big=$BIG heap_file=$HEAP_FILE
 
 mkdir -p "$T/f"
