@@ -101,6 +101,23 @@ static char *unhex(const char *h) {
     return o;
 }
 
+void tr_b64(const uint8_t *d, size_t n, char *out) {
+    static const char A[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t o = 0;
+    for (size_t i = 0; i < n; i += 3) {
+        uint32_t v = (uint32_t)d[i] << 16 | (i + 1 < n ? (uint32_t)d[i + 1] << 8 : 0) | (i + 2 < n ? d[i + 2] : 0);
+        out[o++] = A[v >> 18 & 63];
+        out[o++] = A[v >> 12 & 63];
+        if (i + 1 < n) {
+            out[o++] = A[v >> 6 & 63];
+        }
+        if (i + 2 < n) {
+            out[o++] = A[v & 63];
+        }
+    }
+    out[o] = 0;
+}
+
 void tr_tohex(const uint8_t *d, size_t n, char *out) {
     for (size_t i = 0; i < n; i++) {
         sprintf(out + 2 * i, "%02x", d[i]);
@@ -321,13 +338,20 @@ int tr_sha_file(const char *path, uint8_t out[32]) {
 /* ---- programs on the board ---- */
 
 /* The listing: R the roots (hex, NUL-separated), H hash files, D descend.
- * Per root i: "i none", "i file SIZE SHA", or "i dir" then "i d HEXREL" and
- * "i f SIZE SHA HEXREL" for everything under it (a directory before its
- * contents). Names are hex so any name survives; SHA is "-" without H. */
+ * Per root i: "i none", "i file SIZE SHA", or "i dir" then "i d NAME" and
+ * "i f SIZE SHA NAME" for everything under it (a directory before its
+ * contents), NAME relative to the root. So that any name survives, NAME is
+ * hex unless it is made of letters, digits and "._-+/" only: then ':' and the
+ * name, which keeps the lines short on a slow line. SHA is the SHA-256 in
+ * base64 without its '=', or "-" without H. */
 static const char LIST_PROG[] =
     "def _mpu_l(R,H,D):\n"
     " import os,binascii\n"
-    " x=lambda s:binascii.hexlify(s.encode()).decode()\n"
+    " S='abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-+/'\n"
+    " def x(s):\n"
+    "  for c in s:\n"
+    "   if c not in S:return binascii.hexlify(s.encode()).decode()\n"
+    "  return ':'+s\n"
     " b=bytearray(1024);v=memoryview(b)\n"
     " def hs(p):\n"
     "  if not H:return '-'\n"
@@ -337,7 +361,7 @@ static const char LIST_PROG[] =
     "   n=f.readinto(b)\n"
     "   if not n:break\n"
     "   h.update(v[:n])\n"
-    "  f.close();return binascii.hexlify(h.digest()).decode()\n"
+    "  f.close();return binascii.b2a_base64(h.digest()).decode().strip().rstrip('=')\n"
     " for i,r in enumerate(binascii.unhexlify(R).decode().split('\\x00')):\n"
     "  try:\n"
     "   m=os.stat(r)\n"
@@ -501,8 +525,9 @@ int tr_list_remote(struct tr_tree *t, const char *const *roots, size_t n, int ha
                 : sscanf(line, "%*u %*s %llu %79s %1099s", &size, b, h) != 3 || strlen(b) > 64) {
                 goto bad;
             }
-            char *rel = unhex(h);
-            if (!rel) {
+            char *rel = h[0] == ':' ? tr_xstrdup(h + 1) : unhex(h);
+            if (!rel || tr_check_parts(t, rel, rel, 0) != MPU_OK) {
+                free(rel);
                 goto bad;
             }
             if (x->n == x->cap) {

@@ -96,6 +96,8 @@ void tr_rfree(struct tr_rroot *rt, size_t n);
 int tr_sha_file(const char *path, uint8_t out[32]);
 /* Open the session. */
 int tr_start(struct tr_tree *t);
+/* n bytes in base64 without '=' padding, and a NUL (out: 4 * n / 3 + 4 bytes). */
+void tr_b64(const uint8_t *d, size_t n, char *out);
 /* n bytes as 2n hex digits and a NUL. */
 void tr_tohex(const uint8_t *d, size_t n, char *out);
 /* The local tree under path (symlinks followed; loops, dangling links: MPU_ERR_ARG). */

@@ -307,7 +307,7 @@ int mpu_tree_sync(struct mpu_cmd *c, struct mpu_tree_job *j, const char *local_d
                         free(p);
                         break;
                     }
-                    tr_tohex(e->sha, 32, hex);
+                    tr_b64(e->sha, 32, hex);
                     send[i] = strcmp(hex, x->sha) != 0;
                 } else {
                     send[i] = 1;
