@@ -5,7 +5,7 @@
  */
 
 // Negotiated extensions of the raw-paste command (proto/PROTOCOL.md part B):
-// capability query, streamed execution and streamed .mpy.
+// capability query, streamed execution, streamed .mpy and file transfer.
 // Included by pyexec.c (one translation unit); not compiled on its own.
 
 // Largest block payload of B.2; blocks in flight fill the RX buffer.
@@ -17,6 +17,11 @@
 #endif
 
 #define PYEXEC_EXT_MPY (MICROPY_PERSISTENT_CODE_LOAD)
+
+// B.5 file transfer: needs a filesystem and hashlib's SHA-256.
+#ifndef MICROPY_PYEXEC_FILE
+#define MICROPY_PYEXEC_FILE (MICROPY_VFS && MICROPY_PY_HASHLIB && MICROPY_PY_HASHLIB_SHA256 && MICROPY_PY_BUILTINS_BYTEARRAY)
+#endif
 
 static void pyexec_ext_u16(byte *p, size_t v) {
     p[0] = v & 0xff;
@@ -32,6 +37,7 @@ static void pyexec_ext_info(void) {
     p[MPU_PROTO_INFO_OFF_VERSION] = MPU_PROTO_VERSION;
     p[MPU_PROTO_INFO_OFF_FLAGS] = MPU_PROTO_CAP_EXEC_STREAM | MPU_PROTO_CAP_BATCHED
         | (PYEXEC_EXT_MPY ? MPU_PROTO_CAP_MPY : 0)
+        | (MICROPY_PYEXEC_FILE ? MPU_PROTO_CAP_FILE : 0)
         | (pyexec_checked_available() ? MPU_PROTO_CAP_EXEC_CHECKED : 0);
     pyexec_ext_u16(p + MPU_PROTO_INFO_OFF_WINDOW, MICROPY_REPL_STDIN_BUFFER_MAX / 2);
     pyexec_ext_u16(p + MPU_PROTO_INFO_OFF_BLOCK_MAX, MICROPY_PYEXEC_BLOCK_MAX);
@@ -95,7 +101,7 @@ static void pyexec_ext_stream(void) {
     pyexec_in_abort(&in);
 }
 
-#if PYEXEC_EXT_MPY
+// B.2 block receiver, shared by B.4, B.5 and B.6.
 
 static uint32_t pyexec_crc32(uint32_t crc, const byte *p, size_t n) {
     while (n--) {
@@ -107,9 +113,10 @@ static uint32_t pyexec_crc32(uint32_t crc, const byte *p, size_t n) {
     return crc;
 }
 
-// B.2 receiver as an mp_reader_t.
+// B.2 receiver, also an mp_reader_t (pyexec_blk_readbyte).  Zero it, set
+// buf (max_len + 4 bytes at least), then call pyexec_blk_next per block.
 typedef struct _pyexec_blk_t {
-    byte *buf;
+    byte *buf; // payload of the current block, then its CRC
     size_t len;
     size_t pos;
     size_t total;
@@ -118,7 +125,19 @@ typedef struct _pyexec_blk_t {
     bool resync;
     bool end;
     uint32_t end_len;
+    uint16_t max_len; // largest payload accepted; 0: MICROPY_PYEXEC_BLOCK_MAX
+    uint8_t max_naks; // NAKs in a row tolerated; 0: MPU_PROTO_BLK_MAX_RETRIES
+    bool end_raw; // E block: payload left in buf (end_n bytes), not checked as a length
+    uint16_t end_n;
 } pyexec_blk_t;
+
+static size_t pyexec_blk_max(const pyexec_blk_t *blk) {
+    return blk->max_len ? blk->max_len : MICROPY_PYEXEC_BLOCK_MAX;
+}
+
+static uint32_t pyexec_get_u32(const byte *p) {
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
 
 static int pyexec_blk_rx(void) {
     int c = pyexec_rx_timed();
@@ -128,7 +147,35 @@ static int pyexec_blk_rx(void) {
     return c;
 }
 
-// Receives the next good block into blk->buf; ACKs it.
+// Longest silence inside a block.  A host writes a block in one go, so a
+// longer gap means bytes were lost (e.g. an RX buffer overflow): the block
+// gets a NAK at once instead of a wait for bytes that never come.
+#ifndef MICROPY_PYEXEC_BLK_GAP_MS
+#define MICROPY_PYEXEC_BLK_GAP_MS (200)
+#endif
+
+// A byte of a block, or -1 after MICROPY_PYEXEC_BLK_GAP_MS of silence.
+static int pyexec_blk_rx_gap(void) {
+    #if MICROPY_PYEXEC_RX_TIMEOUT_MS
+    if (!(mp_hal_stdio_poll(MP_STREAM_POLL_RD) & MP_STREAM_POLL_RD)) {
+        mp_uint_t start = mp_hal_ticks_ms();
+        while (!(mp_hal_stdio_poll(MP_STREAM_POLL_RD) & MP_STREAM_POLL_RD)) {
+            if (mp_hal_ticks_ms() - start >= MICROPY_PYEXEC_BLK_GAP_MS) {
+                return -1;
+            }
+            mp_event_wait_ms(1);
+        }
+    }
+    #endif
+    return mp_hal_stdin_rx_chr();
+}
+
+static bool pyexec_blk_type_ok(int t) {
+    return t == MPU_PROTO_BLK_DATA || t == MPU_PROTO_BLK_END || t == MPU_PROTO_BLK_ABORT;
+}
+
+// Receives the next good block into blk->buf; ACKs it, except an E block
+// (its ACK is the caller's, once the whole transfer is done).
 static void pyexec_blk_next(pyexec_blk_t *blk) {
     for (;;) {
         if (blk->resync) {
@@ -159,26 +206,25 @@ static void pyexec_blk_next(pyexec_blk_t *blk) {
         bool ok = c == MPU_PROTO_BLK_SYNC;
         byte hdr[4];
         size_t n = 0;
-        if (ok) {
-            for (size_t i = 0; i < 4; i++) {
-                hdr[i] = pyexec_blk_rx();
-            }
-            n = hdr[2] | hdr[3] << 8;
-            ok = (hdr[0] == MPU_PROTO_BLK_DATA || hdr[0] == MPU_PROTO_BLK_END || hdr[0] == MPU_PROTO_BLK_ABORT)
-                && n <= MICROPY_PYEXEC_BLOCK_MAX;
+        for (size_t i = 0; ok && i < 4; i++) {
+            ok = (c = pyexec_blk_rx_gap()) >= 0;
+            hdr[i] = c;
         }
         if (ok) {
-            for (size_t i = 0; i < n + 4; i++) {
-                blk->buf[i] = pyexec_blk_rx();
-            }
+            n = hdr[2] | hdr[3] << 8;
+            ok = pyexec_blk_type_ok(hdr[0]) && n <= pyexec_blk_max(blk);
+        }
+        for (size_t i = 0; ok && i < n + 4; i++) {
+            ok = (c = pyexec_blk_rx_gap()) >= 0;
+            blk->buf[i] = c;
+        }
+        if (ok) {
             uint32_t crc = pyexec_crc32(MPU_PROTO_CRC32_INIT, hdr, 4);
             crc = pyexec_crc32(crc, blk->buf, n) ^ MPU_PROTO_CRC32_XOROUT;
-            const byte *t = blk->buf + n;
-            ok = crc == ((uint32_t)t[0] | (uint32_t)t[1] << 8 | (uint32_t)t[2] << 16 | (uint32_t)t[3] << 24)
-                && hdr[1] == blk->seq;
+            ok = crc == pyexec_get_u32(blk->buf + n) && hdr[1] == blk->seq;
         }
         if (!ok) {
-            if (++blk->naks > MPU_PROTO_BLK_MAX_RETRIES) {
+            if (++blk->naks > (blk->max_naks ? blk->max_naks : MPU_PROTO_BLK_MAX_RETRIES)) {
                 mp_raise_msg(&mp_type_OSError, MP_ERROR_TEXT("too many bad blocks"));
             }
             byte nak[2] = { MPU_PROTO_BLK_NAK, blk->seq };
@@ -193,12 +239,12 @@ static void pyexec_blk_next(pyexec_blk_t *blk) {
         byte ack[2] = { MPU_PROTO_BLK_ACK, blk->seq++ };
         if (hdr[0] == MPU_PROTO_BLK_END) {
             blk->end = true;
-            blk->end_len = n >= 4 ? (blk->buf[0] | blk->buf[1] << 8 | blk->buf[2] << 16 | (uint32_t)blk->buf[3] << 24) : 0;
+            blk->end_n = n;
+            blk->end_len = n >= 4 ? pyexec_get_u32(blk->buf) : 0;
             blk->len = 0;
-            if (blk->end_len != blk->total) {
+            if (!blk->end_raw && blk->end_len != blk->total) {
                 mp_raise_msg(&mp_type_ValueError, MP_ERROR_TEXT("incompatible .mpy"));
             }
-            // The END block's ACK is sent by the caller, once all is loaded.
             return;
         }
         mp_hal_stdout_tx_strn((const char *)ack, 2);
@@ -223,6 +269,39 @@ static mp_uint_t pyexec_blk_readbyte(void *data) {
 static void pyexec_blk_close(void *data) {
     (void)data;
 }
+
+// After a CAN: discards input up to the host's Ctrl-D or Ctrl-C, or one
+// timeout of silence.  Blocks the host still had in flight are skipped
+// whole, so a 0x04 in their payload does not end the discard early.
+static void pyexec_blk_drain(size_t max_len) {
+    for (;;) {
+        int c = pyexec_rx_timed();
+        if (c < 0 || c == CHAR_CTRL_C || c == CHAR_CTRL_D) {
+            return;
+        }
+        if (c != MPU_PROTO_BLK_SYNC) {
+            continue;
+        }
+        byte hdr[4];
+        for (size_t i = 0; i < 4; i++) {
+            if ((c = pyexec_rx_timed()) < 0) {
+                return;
+            }
+            hdr[i] = c;
+        }
+        size_t n = hdr[2] | hdr[3] << 8;
+        if (!pyexec_blk_type_ok(hdr[0]) || n > max_len) {
+            continue;
+        }
+        for (n += MPU_PROTO_BLK_TRAILER_LEN; n; n--) {
+            if (pyexec_rx_timed() < 0) {
+                return;
+            }
+        }
+    }
+}
+
+#if PYEXEC_EXT_MPY
 
 // B.4: streamed .mpy.
 static int pyexec_ext_mpy(void) {
@@ -256,13 +335,7 @@ static int pyexec_ext_mpy(void) {
         gc_collect();
         #endif
         pyexec_ext_report("\x18", MP_OBJ_FROM_PTR(nlr.ret_val));
-        // Discard what the host still sends.
-        for (;;) {
-            int c = pyexec_rx_timed();
-            if (c < 0 || c == CHAR_CTRL_C || c == CHAR_CTRL_D) {
-                break;
-            }
-        }
+        pyexec_blk_drain(MICROPY_PYEXEC_BLOCK_MAX);
         return 0;
     }
     byte ack[2] = { MPU_PROTO_BLK_ACK, (byte)(blk.seq - 1) };
@@ -271,6 +344,11 @@ static int pyexec_ext_mpy(void) {
 }
 
 #endif // PYEXEC_EXT_MPY
+
+// B.5: file transfer.
+#if MICROPY_PYEXEC_FILE
+#include "pyexec_file.c"
+#endif
 
 // B.6: streamed execution in checked blocks.
 #include "pyexec_checked.c"
@@ -288,9 +366,19 @@ static int pyexec_ext(int c) {
         case MPU_PROTO_SUB_MPY:
             return pyexec_ext_mpy();
         #endif
+        #if MICROPY_PYEXEC_FILE
+        case MPU_PROTO_SUB_FILE:
+            pyexec_ext_file();
+            return 0;
+        #endif
         case MPU_PROTO_SUB_EXEC_CHECKED:
             return pyexec_ext_checked();
         default:
+            // The block receiver is built for every port (B.6 uses it);
+            // keep it referenced where no sub-command does yet.
+            (void)pyexec_blk_readbyte;
+            (void)pyexec_blk_close;
+            (void)pyexec_blk_drain;
             // Unsupported command.
             mp_hal_stdout_tx_strn("R\x00", 2);
             return 0;
