@@ -205,7 +205,9 @@ int xf_put(struct mpu_cmd *c, struct mpu_session *s, const char *src, const char
     /* Block length: halved after a NAK, never grown past the length that got through
      * after the last NAK (a stock board whose receive buffer overflows), else doubled
      * after a run of clean blocks. */
-    size_t nfl = 0, blen = x.B, ceiling = x.B, clean = 0, since_nak = 0, acked = start;
+    size_t nfl = 0, blen = x.B, ceiling = x.B, clean = 0, since_nak = 0, probe_after = XF_PROBE_AFTER;
+    size_t acked = start;
+    int probing = 0;
     /* A full window takes this long on a line of known speed (a serial port). */
     int64_t pad_min = PAD_MS_MIN + (c->link.baud > 0 ? (int64_t)x.K * (x.B + 9) * 10000 / c->link.baud : 0);
     int gen = IT_S;
@@ -277,6 +279,11 @@ int xf_put(struct mpu_cmd *c, struct mpu_session *s, const char *src, const char
             blen = blen / 2 < XF_BLOCK_MIN ? XF_BLOCK_MIN : blen / 2;
             ceiling = blen;
             clean = since_nak = 0;
+            /* A longer block failed again: wait twice as long before the next try. */
+            if (probing) {
+                probe_after *= 2;
+                probing = 0;
+            }
             continue;
         }
         if (!padded) {
@@ -288,9 +295,12 @@ int xf_put(struct mpu_cmd *c, struct mpu_session *s, const char *src, const char
         if (done.kind == IT_DATA) {
             acked = done.off + done.len;
             mpu_progress_update(&c->out->progress, acked, size);
-            if (++since_nak >= XF_PROBE_AFTER && ceiling < x.B) {
+            if (++since_nak >= probe_after && ceiling < x.B) {
                 ceiling *= 2;
                 since_nak = 0;
+                probing = 1;
+            } else if (probing && since_nak >= XF_GROW_AFTER * 2) {
+                probing = 0; /* the longer blocks get through */
             }
             if (++clean >= XF_GROW_AFTER && blen < ceiling) {
                 blen = blen * 2 > ceiling ? ceiling : blen * 2;
