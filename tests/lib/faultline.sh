@@ -37,7 +37,7 @@ faultline_trial() {
     shift 3
     faultline_start "$_fl_bl" "$T/fl-line" "$@"
     FL_RC=0
-    timeout 30 "$BUILD/mpupload" -p "$FL_LINK" run ${FL_RUN_ARGS:-} "$_fl_script" >"$T/fl-out" 2>"$T/fl-err" || FL_RC=$?
+    timeout 30 "$MPUPLOAD" -p "$FL_LINK" run ${FL_RUN_ARGS:-} "$_fl_script" >"$T/fl-out" 2>"$T/fl-err" || FL_RC=$?
     faultline_stop
     FL_FAULTS=$(faultline_stat faults)
     FL_CUT=$(faultline_stat cut)
@@ -50,7 +50,7 @@ faultline_trial() {
     *) FL_RESULT=badexit ;;
     esac
     FL_RECOVERED=0
-    if [ "$(timeout 30 "$BUILD/mpupload" -p "$_fl_bl" exec 'print(1)' 2>"$T/fl-rec-err" | tr -d '\r')" = 1 ]; then
+    if [ "$(timeout 30 "$MPUPLOAD" -p "$_fl_bl" exec 'print(1)' 2>"$T/fl-rec-err" | tr -d '\r')" = 1 ]; then
         FL_RECOVERED=1
     fi
 }
