@@ -17,6 +17,7 @@ deadline is a hang.
 
 usage: soak.py [--n N] [--n-run N] [--rates "0 1e-4 1e-3"] [--boards B,B] [--kinds put,mpy,src]
                [--seed S] [--jobs J] [--shards K] [--deadline SECS] [--out DIR] [--only I]
+       soak.py --report DIR   (the table of the records so far)
 A transfer's faults and data depend only on the seed, its board, kind, rate
 and number: `--only I` replays number I (on a fresh filesystem, so a put
 may find another old content).
@@ -306,7 +307,7 @@ class Stream:
 
         rec = {"i": i, "seed": fseed, "size": len(data), "rc": rc, "secs": round(secs, 3),
                "faults": int(rep.get("faults", 0)), "cut": cut, "power_cut": killed_board,
-               "naks": naks, "mode": mode, "hang": hang}
+               "naks": naks, "mode": mode, "hang": hang, "faultline": " ".join(fargs)}
         if rc is None or rc != 0:
             rec["stderr"] = err[-300:].decode(errors="replace")
         rec["badexit"] = not hang and rc not in DOCUMENTED_EXITS
@@ -415,8 +416,38 @@ def table(rows):
     return "\n".join(lines)
 
 
+def report(out):
+    """The table of the records in OUT/*.jsonl (a soak running or cut short)."""
+    configs = {}
+    for f in sorted(os.listdir(out)):
+        if not f.endswith(".jsonl"):
+            continue
+        config = f[:-len(".jsonl")].split(".")[0]
+        m = re.match(r"(.*)-(put|mpy|src)-(.*)$", config)
+        if not m:
+            continue
+        board, kind, rate = m.groups()
+        if config not in configs:
+            configs[config] = Stream(board, kind, rate, 0, 0, 1, "", 0, out)
+        for line in open(os.path.join(out, f)):
+            try:
+                r = json.loads(line)
+            except ValueError:
+                continue  # a line being written
+            configs[config].records.append(r)
+            if r.get("mode"):
+                configs[config].modes.add(r["mode"])
+    order = {"put": 0, "mpy": 1, "src": 2}
+    rows = [row(s) for s in sorted(configs.values(), key=lambda s: (
+        s.board_name, order[s.kind], float(s.rate)))]
+    print(table(rows))
+
+
 def main():
     global MPUPLOAD, FAULTLINE
+    if len(sys.argv) == 3 and sys.argv[1] == "--report":
+        report(sys.argv[2])
+        return
     ap = argparse.ArgumentParser(description="soak mpupload through a faulty line")
     ap.add_argument("--n", type=int, default=1000, help="transfers per board, kind and rate")
     ap.add_argument("--n-run", type=int, help="the same for the kinds mpy and src (default: --n)")
