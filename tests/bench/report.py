@@ -82,8 +82,8 @@ class Report:
         self.emit("`make bench-xfer` (%s run), %s, commit %s, %s." % (
             m.get("mode", "?"), m.get("date", "?"), m.get("commit", "?"), m.get("mpupload", "mpupload ?")))
         self.emit()
-        self.emit("Boards: build/sim-board (firmware/pyexec) and build/sim-board-upstream (stock MicroPython 1.25), "
-                  "a fresh board for every run. Paced: `--baud 115200 --rx-buf 256`, a line of 11,520 B/s. "
+        self.emit("Boards: build/" + m.get("pyexec_board", "sim-board") + " (firmware/pyexec) and "
+                  "build/sim-board-upstream (stock MicroPython 1.25), a fresh board for every run. Paced: `--baud 115200 --rx-buf 256`, a line of 11,520 B/s. "
                   "Rate: payload bytes / wall seconds of the whole command (start, session and the tool's own "
                   "checks included). Sizes: 1 KB = 1024 B; rates: 1 KB/s = 1000 B/s, 1 MB/s = 10^6 B/s. "
                   "Wire: bytes the board received plus sent during the command, per payload byte. "

@@ -21,6 +21,7 @@
 #   BENCH_OTHER_SIZE file size for mpremote and pyboard.py (32768)
 #   BENCH_TIMEOUT    seconds allowed per tool run (default: from the size)
 #   MPUPLOAD         the mpupload to measure (build/mpupload)
+#   SIM_BOARD        the firmware/pyexec board (build/sim-board)
 . "$(dirname "$0")/../setup"
 
 MPU=${MPUPLOAD:-$BUILD/mpupload}
@@ -71,7 +72,7 @@ has() { # has WORD LIST...: WORD is one of LIST
 now() { date +%s.%N; }
 board_bin() {
     case $1 in
-    pyexec) echo "$BUILD/sim-board" ;;
+    pyexec) echo "$SIM_BOARD" ;;
     stock) echo "$BUILD/sim-board-upstream" ;;
     *) fail "BENCH_BOARDS: unknown board kind '$1' (pyexec, stock)" ;;
     esac
@@ -196,7 +197,7 @@ MPU_VERSION=$("$MPU" --version 2>/dev/null | head -1) || true
 echo "bench-xfer ($MODE): $(date -u +%Y-%m-%dT%H:%MZ), ${MPU_VERSION:=mpupload ?}"
 rec meta mode=$MODE date="$(date -u '+%Y-%m-%d %H:%M UTC')" \
     commit="$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$ROOT" diff --quiet HEAD -- host firmware proto 2>/dev/null || echo '+changes')" \
-    mpupload="$MPU_VERSION" \
+    mpupload="$MPU_VERSION" pyexec_board="$(basename "$SIM_BOARD")" \
     main=$MAIN other=$OTHER big=$BIG heap_file=$HEAP_FILE
 
 mkdir -p "$T/f"
