@@ -13,7 +13,6 @@ struct tr_lent {
     char *path;      /* local path: what is read (for --mpy, the cached .mpy) */
     int dir;
     uint64_t size;
-    int have_sha;
     uint8_t sha[32];
 };
 

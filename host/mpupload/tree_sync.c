@@ -265,7 +265,6 @@ int mpu_tree_sync(struct mpu_cmd *c, struct mpu_tree_job *j, const char *local_d
         r = MPU_ERR_PROTO;
     }
     size_t files = 0;
-    char **reasons = NULL;
     int *send = NULL;
     if (r == MPU_OK) {
         if (rt[0].n) {
@@ -276,7 +275,6 @@ int mpu_tree_sync(struct mpu_cmd *c, struct mpu_tree_job *j, const char *local_d
             tr_event(&t, "mkdir", dest, 0);
         }
         send = tr_xrealloc(NULL, lv.n * sizeof(*send));
-        reasons = tr_xrealloc(NULL, lv.n * sizeof(*reasons));
         for (size_t i = 0; i < lv.n; i++) {
             struct tr_lent *e = &lv.v[i];
             struct tr_rent *x = rfind(&rt[0], e->rel);
@@ -405,7 +403,6 @@ int mpu_tree_sync(struct mpu_cmd *c, struct mpu_tree_job *j, const char *local_d
         }
     }
     free(send);
-    free(reasons);
     tr_lfree(&lv);
     if (rt) {
         tr_rfree(rt, 1);
