@@ -716,7 +716,7 @@ int main(int argc, char **argv) {
         mpu_out_free(&out);
         return rc;
     }
-    if (put || !strcmp(cmd, "get") || !strcmp(cmd, "sync") || (!strcmp(cmd, "rm") && (o.recursive || nr > 1))) {
+    if (put || !strcmp(cmd, "get") || !strcmp(cmd, "sync") || !strcmp(cmd, "rm")) {
         struct tree_print tp = { &o, &out, cmd };
         struct mpu_tree_job j = { .recursive = o.recursive, .delete_extra = o.delete_extra, .dry_run = o.dry_run,
             .mpy = o.mpy, .exclude = o.exclude, .n_exclude = o.n_exclude, .event = on_tree_event, .ctx = &tp };
@@ -774,7 +774,7 @@ int main(int argc, char **argv) {
         return rc;
     }
     mpu_out_init(&out, o.json, 0, NULL);
-    if (!strcmp(cmd, "ls") || !strcmp(cmd, "rm") || !strcmp(cmd, "mkdir") || !strcmp(cmd, "sha256sum")) {
+    if (!strcmp(cmd, "ls") || !strcmp(cmd, "mkdir") || !strcmp(cmd, "sha256sum")) {
         char *text = NULL;
         r = mpu_cmd_fs(&c, cmd, rpath, o.long_fmt, &text);
         if (r == MPU_OK && text) {

@@ -649,8 +649,8 @@ int tr_ops_check(struct tr_tree *t, const struct tr_ops *o) {
                     name = names[k].name;
                 }
             }
-            snprintf(t->c->detail, sizeof(t->c->detail), "%s :%.300s%s%.300s: %s", name, p->a, p->b ? " :" : "",
-                p->b ? p->b : "", errno_text(p->err));
+            snprintf(t->c->detail, sizeof(t->c->detail), "%s :%.300s%s%.300s: failed on the board: %s", name, p->a,
+                p->b ? " :" : "", p->b ? p->b : "", errno_text(p->err));
             return MPU_ERR_PROTO;
         }
     }
