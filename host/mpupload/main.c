@@ -69,7 +69,9 @@ static const char USAGE[] =
     "\n"
     "Options:\n"
     "  -p, --port PORT    serial device, exec:COMMAND or tcp:HOST:PORT (default:\n"
-    "                     $MPUPLOAD_PORT, else auto: the only likely board)\n"
+    "                     $MPUPLOAD_PORT, else auto: the only likely board); give it\n"
+    "                     again for more boards at once, or `all` for every likely\n"
+    "                     board (or those $MPUPLOAD_ALL's globs match)\n"
     "  -b, --baud N       line speed (default 115200)\n"
     "      --dtr on|off   set DTR (default: leave it alone); --rts on|off likewise\n"
     "      --json         one JSON object per line on stdout (progress, output, result)\n"
@@ -91,7 +93,8 @@ static const char USAGE[] =
     "\n"
     "Exit status: 0 success; 1 the program raised an exception; 2 usage error or bad\n"
     "input file; 3 no board or link error; 4 protocol error or timeout; 5 mpy-cross\n"
-    "error; 130 interrupted. A local symlink loop is bad input: 2.\n";
+    "error; 6 several boards failed with different codes; 130 interrupted. A local\n"
+    "symlink loop is bad input: 2.\n";
 
 static const struct {
     const char *name, *usage, *help;
@@ -236,7 +239,7 @@ static int report(const struct opts *o, const char *command, struct mpu_cmd *c, 
     struct mpu_out *out, const char *file, size_t src_len, const char *extra) {
     char hint[600] = "";
     if (err == MPU_ERR_EXCEPTION && !strcmp(out->tb.exc_type, "MemoryError") && !o->mpy && file
-        && c->mode && !strcmp(c->mode, "stream")) {
+        && c->mode && !strncmp(c->mode, "stream", 6)) {
         /* Streamed execution compiles a batch at a time: what filled the heap
          * is what the program itself keeps. */
         snprintf(hint, sizeof(hint),
@@ -322,8 +325,9 @@ static void print_info(const struct opts *o, const struct mpu_cmd *c, const stru
     unsigned window = (unsigned)k[2] | (unsigned)k[3] << 8, bmax = (unsigned)k[4] | (unsigned)k[5] << 8;
     char ext[200] = "none (stock firmware)";
     if (in->caps_known) {
-        snprintf(ext, sizeof(ext), "protocol v%u:%s%s%s%s; window %u, blocks %u x %u", k[0],
-            k[1] & MPU_PROTO_CAP_EXEC_STREAM ? " stream" : "", k[1] & MPU_PROTO_CAP_MPY ? " mpy" : "",
+        snprintf(ext, sizeof(ext), "protocol v%u:%s%s%s%s%s; window %u, blocks %u x %u", k[0],
+            k[1] & MPU_PROTO_CAP_EXEC_STREAM ? " stream" : "",
+            k[1] & MPU_PROTO_CAP_EXEC_CHECKED ? " stream-checked" : "", k[1] & MPU_PROTO_CAP_MPY ? " mpy" : "",
             k[1] & MPU_PROTO_CAP_FILE ? " file" : "", k[1] & MPU_PROTO_CAP_BATCHED ? " batched" : "",
             window, bmax, k[6]);
     }
@@ -344,9 +348,10 @@ static void print_info(const struct opts *o, const struct mpu_cmd *c, const stru
             in->small_int_bits, in->heap_free, in->heap_used, in->fs_size, in->fs_free);
         printf(",\"extensions\":");
         if (in->caps_known) {
-            printf("{\"protocol\":%u,\"stream\":%s,\"mpy\":%s,\"file\":%s,\"batched\":%s,\"window\":%u,"
+            printf("{\"protocol\":%u,\"stream\":%s,\"stream_checked\":%s,\"mpy\":%s,\"file\":%s,\"batched\":%s,\"window\":%u,"
                 "\"block_max\":%u,\"blocks_in_flight\":%u}",
                 k[0], k[1] & MPU_PROTO_CAP_EXEC_STREAM ? "true" : "false",
+                k[1] & MPU_PROTO_CAP_EXEC_CHECKED ? "true" : "false",
                 k[1] & MPU_PROTO_CAP_MPY ? "true" : "false", k[1] & MPU_PROTO_CAP_FILE ? "true" : "false",
                 k[1] & MPU_PROTO_CAP_BATCHED ? "true" : "false", window, bmax, k[6]);
         } else {
