@@ -98,6 +98,22 @@ class Cases:
         rec = self.h.info()
         assert rec[1] & 4, "capability flag bit 2 (F) not set: %r" % rec
 
+    def case_example(self):
+        # The native put example of proto/PROTOCOL.md B.5, byte for byte.
+        from filehost import block
+        h = self.h
+        path = self.p("/a").encode()
+        h.s.write(b"\x05F\x01")
+        assert h.read(5) == b"R\x01\x00\x04\x02"
+        h.s.write(block("D", 0, b"P\x00\x02\x00\x00\x00" + path))
+        assert h.read(39) == b"\x06\x00" + b"P\x00\x00\x00\x00" + 32 * b"\x00"
+        h.s.write(block("D", 1, b"\x00\x00\x00\x00"))
+        h.s.write(block("D", 2, b"hi"))
+        assert h.read(4) == b"\x06\x01\x06\x02"
+        h.s.write(block("E", 3, hashlib.sha256(b"hi").digest()))
+        assert h.read(3) == b"\x06\x03>"
+        assert h.get(self.p("/a")) == b"hi"
+
     def case_sizes(self):
         sizes = [0, 1, 4095, 4096, 4097]
         sizes.append(1 << 20 if self.kind == "sim" else 65536)
@@ -119,10 +135,19 @@ class Cases:
         n0 = self.h.naks_seen
         self.roundtrip(self.p("/cor.bin"), d, corrupt=[0, 3, 9])
         assert self.h.naks_seen - n0 == 3, self.h.naks_seen - n0
+        # 16 NAKs in a row are tolerated, the 17th is a CAN
+        self.roundtrip(self.p("/cor16.bin"), d, corrupt=[2] * 16)
+        t = self.p("/cor17.bin")
+        self.expect_can("too many bad blocks", self.h.put, d, t, corrupt=[2] * 17)
+        assert self.exists(t + ".part") is None, ".part left"
+        n0 = self.h.naks_seen - 3
         # and the other way: the host NAKs blocks of a get
         back = self.h.get(self.p("/cor.bin"), nak=[0, 4, 8, 9])
         assert back == d
         assert self.h.naks_seen - n0 == 7
+        assert self.h.get(self.p("/cor.bin"), nak=[1] * 16) == d
+        self.expect_can("too many bad blocks", self.h.get, self.p("/cor.bin"), nak=[1] * 17)
+        assert self.h.eval("6*7") == 42
 
     def case_badhash(self):
         t = self.p("/bh.txt")

@@ -173,7 +173,7 @@ class FileHost:
         """Sends data to path; returns the offset it started from (O or 0).
 
         corrupt: indices of stream blocks (0 = the start-offset block) sent
-        once with a flipped payload byte; stop_after: stop writing after so
+        with a flipped payload byte, once per time listed; stop_after: stop writing after so
         many data blocks and wait for the board's CAN (a receive timeout);
         abort_at: send an X block in place of that stream block.
         """
@@ -199,7 +199,7 @@ class FileHost:
             return t + [("E", sha, len(data))]
 
         chunks = [("D", struct.pack("<I", s), s)] + tail(s, bs)
-        corrupt = set(corrupt)
+        corrupt = list(corrupt)
         acked = sent = 0
         while acked < len(chunks):
             while sent < len(chunks) and sent - acked < k:
@@ -210,7 +210,7 @@ class FileHost:
                     typ, payload = "X", b""
                 b = block(typ, sent + 1, payload)
                 if sent in corrupt:
-                    corrupt.discard(sent)
+                    corrupt.remove(sent)
                     b = b[:5] + bytes([b[5] ^ 0x40]) + b[6:]
                 self.s.write(b)
                 sent += 1
@@ -240,8 +240,8 @@ class FileHost:
     def get(self, path, offset=0, nak=(), abort_after=None):
         """Returns the file's bytes from offset on, checked by size and SHA-256.
 
-        nak: indices of blocks (0 = the first D block) answered once with a
-        NAK; abort_after: answer the block after so many with b"X".
+        nak: indices of blocks (0 = the first D block) answered with a NAK,
+        once per time listed; abort_after: answer the block after so many with b"X".
         """
         if self.start() is None:
             raise Can("refused")
@@ -249,9 +249,22 @@ class FileHost:
         size, h = self._reply("G")
         self.getting = True
         try:
-            return self._get_blocks(size, h, offset, set(nak), abort_after)
+            return self._get_blocks(size, h, offset, list(nak), abort_after)
         finally:
             self.getting = False
+
+    def _resync(self):
+        # After our NAK: whole blocks still in flight, then RESYNC (or CAN).
+        while True:
+            if self._byte() != SYNC:
+                raise ProtocolError("get: no RESYNC after a NAK")
+            c = self.read(1)
+            if c == RESYNC[1:2]:
+                if self.read(6) != RESYNC[2:]:
+                    raise ProtocolError("get: bad RESYNC")
+                return
+            hdr = self.read(3)
+            self.read((hdr[1] | hdr[2] << 8) + 4)
 
     def _get_blocks(self, size, h, offset, nak, abort_after):
         data = bytearray()
@@ -275,10 +288,10 @@ class FileHost:
                         hdr = self.read(4)
                         self.read((hdr[2] | hdr[3] << 8) + 4)
             if i in nak:
-                nak.discard(i)
+                nak.remove(i)
                 self.s.write(bytes([NAK, seq]))
                 self.naks_seen += 1
-                got = self.read_until(RESYNC)
+                self._resync()
                 continue
             self.s.write(bytes([ACK, seq]))
             i += 1
