@@ -367,18 +367,52 @@ int xf_finish(struct xf *x) {
 void xf_abort(struct xf *x, int put, unsigned seq) {
     int64_t end = mpu_eng_after(x->e, 3000);
     if (put) {
-        if (xf_block_write(x, MPU_PROTO_BLK_ABORT, seq, NULL, 0) < 0) {
+        /* The stock program may be waiting for a resync after padding: give it one
+         * (at a block boundary it ignores it). */
+        if ((!x->native && xf_write(x, (const uint8_t *)MPU_PROTO_RESYNC, MPU_PROTO_RESYNC_LEN) < 0)
+            || xf_block_write(x, MPU_PROTO_BLK_ABORT, seq, NULL, 0) < 0) {
             return;
         }
     } else if (xf_write(x, (const uint8_t *)"\x03", 1) < 0) {
         return;
     }
     /* Skip replies (put) or blocks in flight (get) up to the CAN. */
+    int pads = 0;
     for (;;) {
         uint8_t b, h[4];
-        int r = xf_read(x, &b, 1, end);
+        int64_t soon = mpu_eng_after(x->e, 500);
+        int r = xf_read(x, &b, 1, put && soon < end ? soon : end);
+        if (r == 0 && put && soon < end && !x->native && x->wire == XF_WIRE_BINARY && pads < 3) {
+            /* The stock program may wait inside a block cut short: complete it. */
+            uint8_t pad[64];
+            memset(pad, 0, sizeof(pad));
+            for (size_t n = x->B + MPU_PROTO_BLK_HEADER_LEN + MPU_PROTO_BLK_TRAILER_LEN; n && r == 0;) {
+                size_t k = n < sizeof(pad) ? n : sizeof(pad);
+                r = xf_write(x, pad, k);
+                n -= k;
+            }
+            pads++;
+            if (r == 0) {
+                continue;
+            }
+        }
+        if (r == 0 && put && mpu_now_ms() < end) {
+            continue;
+        }
         if (r != 1) {
             break;
+        }
+        if (put && (b == MPU_PROTO_BLK_ACK || b == MPU_PROTO_BLK_NAK)) {
+            uint8_t q;
+            if (xf_read_n(x, &q, 1, end) != MPU_OK) {
+                break;
+            }
+            /* A NAK: the board waits for a resync, then for block q: make it the X. */
+            if (b == MPU_PROTO_BLK_NAK && (xf_write(x, (const uint8_t *)MPU_PROTO_RESYNC, MPU_PROTO_RESYNC_LEN) < 0
+                || xf_block_write(x, MPU_PROTO_BLK_ABORT, q, NULL, 0) < 0)) {
+                return;
+            }
+            continue;
         }
         if (b == MPU_PROTO_BLK_CAN) {
             char keep[sizeof(x->c->detail)];

@@ -81,17 +81,13 @@ static int reply(struct xf *x, uint8_t *kind, uint8_t *seq, int64_t deadline, in
             uint8_t pad[MPU_PROTO_DEFAULT_FILE_BLOCK + 16];
             size_t n = x->B + MPU_PROTO_BLK_HEADER_LEN + MPU_PROTO_BLK_TRAILER_LEN;
             memset(pad, 0, sizeof(pad));
-            if (++*padded % 2) {
-                while (n && r == 0) {
-                    size_t k = n < sizeof(pad) ? n : sizeof(pad);
-                    r = xf_write(x, pad, k);
-                    n -= k;
-                }
-            } else {
-                /* Every other time, for a board that waits for a resync lost on the way
-                 * (the stock program ignores one at a block boundary); alone, so that
-                 * the padding has left a small receive buffer when it comes. */
-                r = xf_write(x, (const uint8_t *)MPU_PROTO_RESYNC, MPU_PROTO_RESYNC_LEN);
+            /* Zeros only, never a resync: the board must drop what precedes the
+             * resync that follows its NAK, as blocks are shortened after one. */
+            ++*padded;
+            while (n && r == 0) {
+                size_t k = n < sizeof(pad) ? n : sizeof(pad);
+                r = xf_write(x, pad, k);
+                n -= k;
             }
             if (r < 0) {
                 /* A full link (a stopped board) is not the error; its silence is. */
@@ -169,7 +165,8 @@ int xf_put(struct mpu_cmd *c, struct mpu_session *s, const char *src, const char
     for (int tries = 0; r == MPU_OK; tries++) {
         r = xf_block_write(&x, MPU_PROTO_BLK_DATA, 0, req, rn);
         if (r == MPU_OK) {
-            r = reply(&x, &kind, &seq, xf_reply_deadline(&x), x.native ? INT64_MAX : mpu_eng_after(x.e, PAD_MS_MAX),
+            r = reply(&x, &kind, &seq, xf_reply_deadline(&x),
+                x.native || x.wire != XF_WIRE_BINARY ? INT64_MAX : mpu_eng_after(x.e, PAD_MS_MAX),
                 &padded);
         }
         if (r == MPU_OK && kind == MPU_PROTO_BLK_NAK && seq == 0 && tries < MPU_PROTO_FILE_MAX_RETRIES) {
@@ -245,8 +242,10 @@ int xf_put(struct mpu_cmd *c, struct mpu_session *s, const char *src, const char
         padded = 0;
         int64_t pad = 4 * srtt + 50;
         pad = pad < pad_min ? pad_min : pad > PAD_MS_MAX ? PAD_MS_MAX : pad;
-        /* The native end times out inside a block by itself: no padding. */
-        r = reply(&x, &kind, &seq, xf_reply_deadline(&x), x.native ? INT64_MAX : fl[0].sent_ms + pad, &padded);
+        /* The native end times out inside a block by itself, and a text line
+         * comes whole: no padding. */
+        r = reply(&x, &kind, &seq, xf_reply_deadline(&x),
+            x.native || x.wire != XF_WIRE_BINARY ? INT64_MAX : fl[0].sent_ms + pad, &padded);
         if (r == MPU_ERR_TIMEOUT || r == MPU_ERR_INTR) {
             snprintf(c->detail, sizeof(c->detail), r == MPU_ERR_TIMEOUT ? "put: the board stopped answering after "
                 "%zu of %zu bytes" : "put: interrupted after %zu of %zu bytes", acked, size);
@@ -269,7 +268,8 @@ int xf_put(struct mpu_cmd *c, struct mpu_session *s, const char *src, const char
             break;
         }
         if (kind == MPU_PROTO_BLK_NAK) {
-            /* Go back to the block refused, in shorter blocks from here on. */
+            /* Go back to the block refused, in shorter blocks from here on: safe, as the
+             * board drops everything up to the resync written now. */
             c->naks++;
             r = xf_write(&x, (const uint8_t *)MPU_PROTO_RESYNC, MPU_PROTO_RESYNC_LEN);
             gen = fl[0].kind;
