@@ -201,23 +201,7 @@ static int pyexec_checked_byte(void *data) {
 // Runs one batch in an output section; an exception is CAN + text + \x04.
 static bool pyexec_checked_run(pyexec_compile_t *pc, mp_obj_t fun) {
     (void)pc;
-    mp_hal_stdout_tx_strn("\x02", 1);
-    nlr_buf_t nlr;
-    if (nlr_push(&nlr) == 0) {
-        mp_hal_set_interrupt_char(CHAR_CTRL_C);
-        mp_call_function_0(fun);
-        mp_hal_set_interrupt_char(-1);
-        mp_handle_pending(true);
-        nlr_pop();
-        mp_hal_stdout_tx_strn("\x04", 1);
-        return true;
-    } else {
-        mp_hal_set_interrupt_char(-1);
-        mp_handle_pending(false);
-        mp_hal_stdout_tx_strn("\x04", 1);
-        pyexec_ext_report("\x18", MP_OBJ_FROM_PTR(nlr.ret_val));
-        return false;
-    }
+    return pyexec_ext_run(fun, "\x04", "\x18");
 }
 
 // After CAN: discards input up to the host's RESYNC or Ctrl-C, or a pause.

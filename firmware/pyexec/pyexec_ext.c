@@ -57,8 +57,9 @@ static void pyexec_ext_report(const char *frame, mp_obj_t exc) {
     mp_hal_stdout_tx_strn("\x04", 1);
 }
 
-// B.3: runs one compiled batch inside an output section.
-static bool pyexec_stream_run(mp_obj_t fun) {
+// Runs one compiled batch inside an output section (B.3, B.6): \x02, the
+// output, then ok_end; an exception: \x04, then err_frame + its text + \x04.
+static bool pyexec_ext_run(mp_obj_t fun, const char *ok_end, const char *err_frame) {
     mp_hal_stdout_tx_strn("\x02", 1);
     nlr_buf_t nlr;
     if (nlr_push(&nlr) == 0) {
@@ -67,15 +68,20 @@ static bool pyexec_stream_run(mp_obj_t fun) {
         mp_hal_set_interrupt_char(-1);
         mp_handle_pending(true);
         nlr_pop();
-        mp_hal_stdout_tx_strn("\x04\x06", 2);
+        mp_hal_stdout_tx_strn(ok_end, strlen(ok_end));
         return true;
     } else {
         mp_hal_set_interrupt_char(-1);
         mp_handle_pending(false);
         mp_hal_stdout_tx_strn("\x04", 1);
-        pyexec_ext_report("\x15", MP_OBJ_FROM_PTR(nlr.ret_val));
+        pyexec_ext_report(err_frame, MP_OBJ_FROM_PTR(nlr.ret_val));
         return false;
     }
+}
+
+// B.3: a batch ends with \x04\x06; an exception is \x15 + text + \x04.
+static bool pyexec_stream_run(mp_obj_t fun) {
+    return pyexec_ext_run(fun, "\x04\x06", "\x15");
 }
 
 // B.3: streamed execution.

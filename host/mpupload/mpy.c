@@ -48,8 +48,7 @@ const char *mpu_mpy_cross_path(const char *explicit_path, char *buf, size_t len)
     return "mpy-cross";
 }
 
-/* Run argv, output (stdout and stderr) into out. @return the exit status, or -1. */
-static int run(char *const argv[], char *out, size_t out_len) {
+int mpu_mpy_run(char *const argv[], char *out, size_t out_len) {
     int p[2];
     if (pipe(p) < 0) {
         snprintf(out, out_len, "pipe: %s", strerror(errno));
@@ -103,7 +102,7 @@ int mpu_mpy_compile(const char *mpy_cross, const struct mpu_mpy_target *t, const
     *out_len = 0;
     char msg[2048];
     char *vargv[] = { (char *)mpy_cross, "--version", NULL };
-    int st = run(vargv, msg, sizeof(msg));
+    int st = mpu_mpy_run(vargv, msg, sizeof(msg));
     if (st != 0) {
         snprintf(err, err_len, "cannot run mpy-cross (%s): %s; give one with --mpy-cross PATH",
             mpy_cross, msg);
@@ -161,7 +160,7 @@ int mpu_mpy_compile(const char *mpy_cross, const struct mpu_mpy_target *t, const
     argv[a++] = "--";
     argv[a++] = (char *)src_path;
     argv[a] = NULL;
-    st = run(argv, msg, sizeof(msg));
+    st = mpu_mpy_run(argv, msg, sizeof(msg));
     if (st != 0) {
         snprintf(err, err_len, "mpy-cross failed:\n%s", msg);
         unlink(path);

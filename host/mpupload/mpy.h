@@ -27,6 +27,10 @@ const char *mpu_mpy_cross_path(const char *explicit_path, char *buf, size_t len)
 int mpu_mpy_compile(const char *mpy_cross, const struct mpu_mpy_target *t, const char *src_path,
     const char *source_name, uint8_t **out, size_t *out_len, char *err, size_t err_len);
 
+/** Run argv (no shell), its stdout and stderr into out (trailing newlines cut).
+ *  @return its exit status, or -1 (the reason in out). */
+int mpu_mpy_run(char *const argv[], char *out, size_t out_len);
+
 /** The -march name of a native arch number (0: none). */
 const char *mpu_mpy_arch_name(int arch);
 

@@ -18,49 +18,9 @@
 
 /* Run argv; its first output line into out. @return its exit status, or -1. */
 static int run_line(char *const argv[], char *out, size_t len) {
-    int p[2];
-    out[0] = 0;
-    if (pipe(p) < 0) {
-        return -1;
-    }
-    pid_t pid = fork();
-    if (pid < 0) {
-        close(p[0]);
-        close(p[1]);
-        return -1;
-    }
-    if (pid == 0) {
-        dup2(p[1], 1);
-        dup2(p[1], 2);
-        close(p[0]);
-        close(p[1]);
-        execvp(argv[0], argv);
-        printf("%s", strerror(errno));
-        fflush(stdout);
-        _exit(127);
-    }
-    close(p[1]);
-    size_t o = 0;
-    for (;;) {
-        char buf[256];
-        ssize_t k = read(p[0], buf, sizeof(buf));
-        if (k < 0 && errno == EINTR) {
-            continue;
-        }
-        if (k <= 0) {
-            break;
-        }
-        for (ssize_t i = 0; i < k && o + 1 < len; i++) {
-            out[o++] = buf[i];
-        }
-    }
-    out[o] = 0;
+    int st = mpu_mpy_run(argv, out, len);
     out[strcspn(out, "\r\n")] = 0;
-    close(p[0]);
-    int st;
-    while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
-    }
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    return st;
 }
 
 static int is_kept_source(const char *rel) {
