@@ -422,10 +422,6 @@ static void on_tree_event(void *ctx, const struct mpu_tree_event *ev) {
 }
 
 int main(int argc, char **argv) {
-    int multi = mpu_multi_main(argc, argv);
-    if (multi >= 0) {
-        return multi;
-    }
     struct opts o = { .baud = 115200, .dtr = -1, .rts = -1, .progress = -1 };
     enum { O_DTR = 256, O_RTS, O_JSON, O_PROGRESS, O_TIMEOUT, O_SOFT, O_MPY, O_MPY_CROSS, O_NOEXT,
         O_NORAWPASTE, O_HARD, O_VERSION, O_DELETE, O_DRY_RUN, O_EXCLUDE };
@@ -451,13 +447,18 @@ int main(int argc, char **argv) {
         { "version", no_argument, 0, O_VERSION },
         { 0, 0, 0, 0 },
     };
+    static const char shortopts[] = "p:b:qhlr";
+    int multi = mpu_multi_main(argc, argv, longopts, shortopts);
+    if (multi >= 0) {
+        return multi;
+    }
     int help = 0;
     opterr = 0;
     int ch;
     /* Options may come before or after the command (GNU getopt permutes). */
     const char *exclude[64];
     o.exclude = exclude;
-    while ((ch = getopt_long(argc, argv, "p:b:qhlr", longopts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
         char *end;
         switch (ch) {
         case 'p': o.port = optarg; break;

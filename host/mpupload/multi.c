@@ -24,32 +24,6 @@
 
 /* ------------------------------------------------------------------ argv */
 
-/* main.c's options, so that -p is found exactly where its getopt_long finds
- * it; keep in step with main.c (an option that takes a value must be here). */
-enum { S_JSON = 256, S_HELP, S_VERSION, S_OTHER };
-static const struct option scan_longopts[] = {
-    { "port", required_argument, 0, 'p' },
-    { "baud", required_argument, 0, 'b' },
-    { "dtr", required_argument, 0, S_OTHER },
-    { "rts", required_argument, 0, S_OTHER },
-    { "json", no_argument, 0, S_JSON },
-    { "progress", no_argument, 0, S_OTHER },
-    { "quiet", no_argument, 0, 'q' },
-    { "timeout", required_argument, 0, S_OTHER },
-    { "soft-reset", no_argument, 0, S_OTHER },
-    { "mpy", no_argument, 0, S_OTHER },
-    { "mpy-cross", required_argument, 0, S_OTHER },
-    { "no-ext", no_argument, 0, S_OTHER },
-    { "no-raw-paste", no_argument, 0, S_OTHER },
-    { "hard", no_argument, 0, S_OTHER },
-    { "delete", no_argument, 0, S_OTHER },
-    { "dry-run", no_argument, 0, S_OTHER },
-    { "exclude", required_argument, 0, S_OTHER },
-    { "help", no_argument, 0, 'h' },
-    { "version", no_argument, 0, S_VERSION },
-    { 0, 0, 0, 0 },
-};
-
 struct scan {
     char **copy;        /* argv, permuted by getopt_long */
     char **ports;       /* the -p values in order */
@@ -89,7 +63,8 @@ static void add_drop(struct scan *s, char *el, int with_keep) {
 }
 
 /* @return 0, or -1 when out of memory. */
-static int scan_argv(int argc, char **argv, struct scan *s) {
+static int scan_argv(int argc, char **argv, const struct option *longopts, const char *shortopts,
+    struct scan *s) {
     memset(s, 0, sizeof(*s));
     s->copy = calloc(argc + 1, sizeof(char *));
     s->ports = calloc(argc + 1, sizeof(char *));
@@ -102,8 +77,11 @@ static int scan_argv(int argc, char **argv, struct scan *s) {
     int saved_opterr = opterr;
     opterr = 0;
     optind = 0;
-    int ch;
-    while ((ch = getopt_long(argc, s->copy, "p:b:qhlr", scan_longopts, NULL)) != -1) {
+    int ch, li = -1;
+    while ((ch = getopt_long(argc, s->copy, shortopts, longopts, &li)) != -1) {
+        /* Long options are known by name: their values are main.c's business. */
+        const char *name = li >= 0 ? longopts[li].name : "";
+        li = -1;
         if (ch == 'p') {
             s->ports[s->nports++] = optarg;
             char *el = s->copy[optind - 1];
@@ -114,11 +92,11 @@ static int scan_argv(int argc, char **argv, struct scan *s) {
             } else {
                 add_drop(s, el, 1);
             }
-        } else if (ch == S_JSON) {
+        } else if (!strcmp(name, "json")) {
             s->json = 1;
         } else if (ch == 'q') {
             s->quiet = 1;
-        } else if (ch == 'h' || ch == S_VERSION) {
+        } else if (ch == 'h' || !strcmp(name, "version")) {
             s->help = 1;
         }
     }
@@ -465,10 +443,10 @@ static int run_all(struct mu_multi *m, const struct scan *s, int argc, char **ar
     return interrupted;
 }
 
-int mpu_multi_main(int argc, char **argv) {
+int mpu_multi_main(int argc, char **argv, const struct option *longopts, const char *shortopts) {
     struct scan s;
     int rc;
-    if (scan_argv(argc, argv, &s)) {
+    if (scan_argv(argc, argv, longopts, shortopts, &s)) {
         scan_free(&s);
         return -1;
     }

@@ -2,6 +2,8 @@
 #ifndef MPU_MULTI_H
 #define MPU_MULTI_H
 
+#include <getopt.h>
+
 /** Exit status when boards failed with different exit codes. */
 #define MPU_MULTI_EXIT_MIXED (6)
 
@@ -16,6 +18,6 @@
  * 2 usage error, 3 -p all found no board, 130 interrupted. Or -1 when argv
  * names at most one board and main() should go on as usual.
  */
-int mpu_multi_main(int argc, char **argv);
+int mpu_multi_main(int argc, char **argv, const struct option *longopts, const char *shortopts);
 
 #endif
