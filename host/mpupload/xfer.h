@@ -1,15 +1,11 @@
-/* mpupload xfer: files to and from a stock board (proto/TRANSFER-STOCK.md). */
+/* mpupload xfer: files to and from a board (PROTOCOL.md B.5: native F, or the
+ * stock receiver of proto/TRANSFER-STOCK.md). */
 #ifndef MPU_XFER_H
 #define MPU_XFER_H
 
 #include <stddef.h>
 
 #include "commands.h"
-
-/** Data bytes per block and blocks in flight towards the board: 2 x (8 + 112) = 240
- *  bytes fit a 256-byte receive buffer. */
-#define MPU_XFER_BLOCK 112
-#define MPU_XFER_WINDOW 2
 
 /**
  * Normalise a remote path (a leading ':' is dropped; '.', empty parts removed) into
