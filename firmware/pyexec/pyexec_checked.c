@@ -16,9 +16,9 @@
 // then the only bytes that can arrive during a run are the host's Ctrl-C
 // and the RESYNC sequence, which has no 0x03.
 
-// Serve B.6; needs the B.2 receiver's CRC-32.
+// Serve B.6 (it uses the B.2 receiver's CRC-32, compiled on every port).
 #ifndef MICROPY_PYEXEC_CHECKED
-#define MICROPY_PYEXEC_CHECKED (PYEXEC_EXT_MPY)
+#define MICROPY_PYEXEC_CHECKED (1)
 #endif
 
 #if MICROPY_PYEXEC_CHECKED

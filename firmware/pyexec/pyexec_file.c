@@ -21,6 +21,12 @@
 #define MICROPY_PYEXEC_FILE_BLOCK (MPU_PROTO_DEFAULT_FILE_BLOCK)
 #endif
 
+// Bytes written between two flushes of TARGET.part during a put, so that what
+// a board reset or a cut line leaves behind can be resumed (0: never).
+#ifndef MICROPY_PYEXEC_FILE_SYNC
+#define MICROPY_PYEXEC_FILE_SYNC (32768)
+#endif
+
 #define PYEXEC_FILE_BUF (MICROPY_PYEXEC_FILE_BLOCK + MPU_PROTO_BLK_HEADER_LEN + MPU_PROTO_BLK_TRAILER_LEN)
 #define PYEXEC_FILE_SHA_LEN (32)
 
@@ -209,6 +215,12 @@ static void pyexec_file_put(pyexec_file_t *f, uint32_t size, byte flags) {
             mp_raise_OSError(err);
         }
         pyexec_file_hash(f, buf, n);
+        #if MICROPY_PYEXEC_FILE_SYNC
+        if ((got + n) / MICROPY_PYEXEC_FILE_SYNC != got / MICROPY_PYEXEC_FILE_SYNC
+            && mp_get_stream(f->file)->ioctl(f->file, MP_STREAM_FLUSH, 0, &err) == MP_STREAM_ERROR) {
+            mp_raise_OSError(err);
+        }
+        #endif
         got += n;
     }
 
