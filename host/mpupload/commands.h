@@ -20,6 +20,7 @@ struct mpu_cmd {
     const char *mpy_cross;      /**< mpy-cross binary for --mpy */
     const char *source_name;    /**< name for tracebacks of .mpy code */
     int use_ext;                /**< use firmware/pyexec extensions when present (default 1) */
+    int no_resume;              /**< put: never continue from TARGET.part */
     /* results */
     size_t bytes_sent, total;
     size_t naks;                /**< blocks re-sent after a bad CRC (put, get, run) */

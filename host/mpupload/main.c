@@ -87,6 +87,8 @@ static const char USAGE[] =
     "  -r                 put, get, rm: directories and what they hold\n"
     "      --delete       sync: remove what the board has and DIR has not\n"
     "      --dry-run      sync: print the plan; send no file data\n"
+    "      --no-resume    put, sync: never continue a broken transfer from the\n"
+    "                     verified part the board kept; send whole files\n"
     "      --exclude PAT  sync: skip paths and names matching PAT (fnmatch, repeatable)\n"
     "  -h, --help         this help; `mpupload COMMAND --help` for one command\n"
     "      --version      the version\n"
@@ -164,7 +166,7 @@ static const struct {
 struct opts {
     const char *port;
     int baud, dtr, rts, json, progress, quiet, hard, mpy, soft_reset, no_ext, no_raw_paste, long_fmt;
-    int recursive, delete_extra, dry_run;
+    int recursive, delete_extra, dry_run, no_resume;
     const char **exclude;
     size_t n_exclude;
     double timeout;
@@ -424,7 +426,7 @@ static void on_tree_event(void *ctx, const struct mpu_tree_event *ev) {
 int main(int argc, char **argv) {
     struct opts o = { .baud = 115200, .dtr = -1, .rts = -1, .progress = -1 };
     enum { O_DTR = 256, O_RTS, O_JSON, O_PROGRESS, O_TIMEOUT, O_SOFT, O_MPY, O_MPY_CROSS, O_NOEXT,
-        O_NORAWPASTE, O_HARD, O_VERSION, O_DELETE, O_DRY_RUN, O_EXCLUDE };
+        O_NORAWPASTE, O_HARD, O_VERSION, O_DELETE, O_DRY_RUN, O_EXCLUDE, O_NO_RESUME };
     static const struct option longopts[] = {
         { "port", required_argument, 0, 'p' },
         { "baud", required_argument, 0, 'b' },
@@ -443,6 +445,7 @@ int main(int argc, char **argv) {
         { "delete", no_argument, 0, O_DELETE },
         { "dry-run", no_argument, 0, O_DRY_RUN },
         { "exclude", required_argument, 0, O_EXCLUDE },
+        { "no-resume", no_argument, 0, O_NO_RESUME },
         { "help", no_argument, 0, 'h' },
         { "version", no_argument, 0, O_VERSION },
         { 0, 0, 0, 0 },
@@ -497,6 +500,7 @@ int main(int argc, char **argv) {
         case 'r': o.recursive = 1; break;
         case O_DELETE: o.delete_extra = 1; break;
         case O_DRY_RUN: o.dry_run = 1; break;
+        case O_NO_RESUME: o.no_resume = 1; break;
         case O_EXCLUDE:
             if (o.n_exclude == sizeof(exclude) / sizeof(exclude[0])) {
                 return usage_error("too many --exclude patterns (64 at most)", optarg);
@@ -573,6 +577,9 @@ int main(int argc, char **argv) {
         return usage_error("--delete, --dry-run and --exclude are for sync", NULL);
     }
     int put = !strcmp(cmd, "put") || !strcmp(cmd, "cp");
+    if (o.no_resume && !put && strcmp(cmd, "sync")) {
+        return usage_error("--no-resume is for put and sync", NULL);
+    }
     if (put || !strcmp(cmd, "sync")) {
         /* SRC... [:DEST]: the last argument names the board side when it starts with ':'. */
         int has_dest = nargs > 1 && args[nargs - 1][0] == ':';
@@ -656,6 +663,7 @@ int main(int argc, char **argv) {
     c.soft_reset = o.soft_reset;
     c.mpy_cross = o.mpy_cross;
     c.use_ext = !o.no_ext;
+    c.no_resume = o.no_resume;
     c.out = &out;
     char errbuf[600];
     int r;

@@ -143,7 +143,7 @@ int xf_put(struct mpu_cmd *c, struct mpu_session *s, const char *src, const char
     uint8_t req[MPU_PROTO_FILE_REQ_LEN + 2 * MPU_PROTO_FILE_PATH_MAX + 1];
     size_t rn = MPU_PROTO_FILE_REQ_LEN;
     req[0] = MPU_PROTO_FILE_PUT;
-    req[1] = (uint8_t)((flags & MPU_XFER_NO_RESUME ? 0 : MPU_PROTO_FILE_F_RESUME)
+    req[1] = (uint8_t)((flags & MPU_XFER_NO_RESUME || c->no_resume ? 0 : MPU_PROTO_FILE_F_RESUME)
         | (flags & MPU_XFER_PARENTS ? MPU_PROTO_FILE_F_PARENTS : 0));
     xf_put32(req + 2, (uint32_t)size);
     memcpy(req + rn, target, tl);
