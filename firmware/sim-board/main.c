@@ -50,13 +50,15 @@ static void usage(FILE *f) {
     fprintf(f,
         "usage: sim-board [--pty LINK | --stdio] [--heap SIZE[,SIZE2]] [--rx-buf N]\n"
         "                 [--baud N] [--fs IMAGE] [--fs-size SIZE] [--format]\n"
-        "                 [--stats FILE]\n"
+        "                 [--flow] [--stats FILE]\n"
         "A MicroPython 1.25 board as a process, its console on a pty or stdio.\n"
         "  --pty LINK       serve the console on a new pty, LINK -> its slave\n"
         "  --stdio          serve the console on stdin/stdout (the default)\n"
         "  --heap S[,S2]    GC heap size (256K); a second region makes a split heap\n"
         "  --rx-buf N       UART RX ring size in bytes (512); overflow drops bytes\n"
         "  --baud N         pace RX and TX at N/10 bytes/s (default: unpaced)\n"
+        "  --flow           flow control: a full RX ring holds the host back (as\n"
+        "                   USB-CDC does) instead of dropping bytes (as a UART does)\n"
         "  --fs IMAGE       littlefs image file, created when missing (default: RAM)\n"
         "  --fs-size SIZE   size of a new image (2M), a multiple of 4K\n"
         "  --format         format the filesystem at start\n"
@@ -182,6 +184,7 @@ int main(int argc, char **argv) {
         { "fs-size", required_argument, NULL, 'z' },
         { "format", no_argument, NULL, 'F' },
         { "stats", required_argument, NULL, 'S' },
+        { "flow", no_argument, NULL, 'W' },
         { "help", no_argument, NULL, 'H' },
         { NULL, 0, NULL, 0 },
     };
@@ -230,6 +233,9 @@ int main(int argc, char **argv) {
             }
             case 'f':
                 fs_image = optarg;
+                break;
+            case 'W':
+                uart_set_flow(true);
                 break;
             case 'z': {
                 unsigned long long v = parse_size_flag("--fs-size", optarg, 4 * FLASH_BLOCK_SIZE, 1ull << 32);

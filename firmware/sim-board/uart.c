@@ -51,6 +51,7 @@ static bool uart_event; // something the MicroPython thread should look at
 static bool uart_eof;
 
 static uint64_t uart_period_ns; // time of one byte on the line, 0 = unpaced
+static bool uart_flow; // full ring: leave bytes on the line (USB-CDC), don't drop
 static uint64_t uart_tx_next_ns;
 
 static uint64_t uart_now_ns(void) {
@@ -160,6 +161,21 @@ static void uart_rx_deliver(const uint8_t *buf, size_t n) {
     pthread_mutex_unlock(&uart_lock);
 }
 
+// With flow control: how many of n bytes the ring can take now.
+static size_t uart_rx_room(size_t n) {
+    if (!uart_flow) {
+        return n;
+    }
+    pthread_mutex_lock(&uart_lock);
+    size_t room = uart_ring_size - uart_ring_count;
+    pthread_mutex_unlock(&uart_lock);
+    return n < room ? n : room;
+}
+
+void uart_set_flow(bool on) {
+    uart_flow = on;
+}
+
 static void *uart_reader(void *arg) {
     (void)arg;
     // Signals are taken here, so that the MicroPython thread's system calls
@@ -176,16 +192,26 @@ static void *uart_reader(void *arg) {
         uart_poll_cb();
         if (pos < len) {
             if (uart_period_ns == 0) {
-                uart_rx_deliver(buf + pos, len - pos);
-                pos = len;
+                size_t n = uart_rx_room(len - pos);
+                if (n == 0) {
+                    // Flow control: the host's bytes wait on the line.
+                    uart_sleep_until(uart_now_ns() + 100000);
+                    continue;
+                }
+                uart_rx_deliver(buf + pos, n);
+                pos += n;
             } else {
                 // Deliver the bytes whose time on the line has passed, then
                 // sleep until the next one is due.
                 uint64_t now = uart_now_ns();
                 size_t n = 0;
-                while (pos + n < len && next_ns <= now) {
+                size_t room = uart_rx_room(len - pos);
+                while (pos + n < len && n < room && next_ns <= now) {
                     n++;
                     next_ns += uart_period_ns;
+                }
+                if (room == 0 && next_ns <= now) {
+                    next_ns = now + uart_period_ns;
                 }
                 uart_rx_deliver(buf + pos, n);
                 pos += n;

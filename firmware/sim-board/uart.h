@@ -14,6 +14,10 @@ bool uart_open_pty(const char *link);
 // Use stdin and stdout as the line (raw mode on stdin if it is a tty).
 bool uart_open_stdio(void);
 
+// Flow control (set before uart_start): a full ring leaves the host's bytes
+// on the line, as USB-CDC does, instead of dropping them as a UART does.
+void uart_set_flow(bool on);
+
 // Size the RX ring and set the line rate (0 = unpaced), then start the
 // reader thread. shutdown is called on the reader thread when the board
 // must exit (signal or end of input); it does not return.
