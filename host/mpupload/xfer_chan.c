@@ -457,6 +457,9 @@ void xf_free(struct xf *x) {
 }
 
 /* The stock program, defined once per session: @return its wire, or an error. */
+/* The longest the stock program's definition may take. */
+#define DEFINE_MS 10000
+
 static int define_stock(struct xf *x) {
     size_t n = strlen(mpu_xfer_stock_prog);
     char *prog = malloc(n + 32);
@@ -467,7 +470,14 @@ static int define_stock(struct xf *x) {
     strcpy(prog + n, "_mpu_f(0,0,0)\n");
     char *out = NULL;
     size_t len = 0;
+    /* Defining the program takes the board no time: a byte of it lost on the
+     * line must not leave us waiting for an end that never comes. */
+    int run_ms = x->e->o.run_ms;
+    if (run_ms < 0 || run_ms > DEFINE_MS) {
+        x->e->o.run_ms = DEFINE_MS;
+    }
     int r = mpu_xfer_run_capture(x->c, x->s, prog, &out, &len);
+    x->e->o.run_ms = run_ms;
     free(prog);
     if (r == MPU_ERR_EXCEPTION) {
         char keep[sizeof(x->c->detail)];
