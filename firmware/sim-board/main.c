@@ -97,6 +97,18 @@ static bool parse_size(const char *s, unsigned long long *out) {
     return true;
 }
 
+// Decimal digits of v at the end of buf (MicroPython's own printf, which the
+// board links, has no %llu).
+static const char *decimal(char *buf, size_t len, unsigned long long v) {
+    char *p = buf + len;
+    *--p = '\0';
+    do {
+        *--p = '0' + v % 10;
+        v /= 10;
+    } while (v && p > buf);
+    return p;
+}
+
 static unsigned long long parse_size_flag(const char *flag, const char *s,
     unsigned long long min, unsigned long long max) {
     unsigned long long v;
@@ -104,8 +116,8 @@ static unsigned long long parse_size_flag(const char *flag, const char *s,
         usage_error(flag, s, "not a size (digits, optional K or M)");
     }
     if (v < min || v > max) {
-        char why[96];
-        snprintf(why, sizeof(why), "out of range %llu..%llu", min, max);
+        char why[96], lo[24], hi[24];
+        snprintf(why, sizeof(why), "out of range %s..%s", decimal(lo, sizeof(lo), min), decimal(hi, sizeof(hi), max));
         usage_error(flag, s, why);
     }
     return v;
