@@ -109,12 +109,20 @@ static void pyexec_ext_stream(void) {
 
 // B.2 block receiver, shared by B.4, B.5 and B.6.
 
+// CRC-32 (MPU_PROTO_CRC32_POLY, reflected) a nibble at a time: a 64-byte
+// table, a quarter of the work of the bitwise loop.
+static const uint32_t pyexec_crc32_nibble[16] = {
+    0x00000000, 0x1db71064, 0x3b6e20c8, 0x26d930ac,
+    0x76dc4190, 0x6b6b51f4, 0x4db26158, 0x5005713c,
+    0xedb88320, 0xf00f9344, 0xd6d6a3e8, 0xcb61b38c,
+    0x9b64c2b0, 0x86d3d2d4, 0xa00ae278, 0xbdbdf21c,
+};
+
 static uint32_t pyexec_crc32(uint32_t crc, const byte *p, size_t n) {
     while (n--) {
         crc ^= *p++;
-        for (int k = 0; k < 8; k++) {
-            crc = (crc >> 1) ^ (MPU_PROTO_CRC32_POLY & (0u - (crc & 1)));
-        }
+        crc = (crc >> 4) ^ pyexec_crc32_nibble[crc & 15];
+        crc = (crc >> 4) ^ pyexec_crc32_nibble[crc & 15];
     }
     return crc;
 }

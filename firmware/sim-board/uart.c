@@ -52,6 +52,7 @@ static bool uart_eof;
 
 static uint64_t uart_period_ns; // time of one byte on the line, 0 = unpaced
 static bool uart_flow; // full ring: leave bytes on the line (USB-CDC), don't drop
+static pthread_cond_t uart_room_cond; // flow: the ring has room again
 static uint64_t uart_tx_next_ns;
 
 static uint64_t uart_now_ns(void) {
@@ -194,8 +195,15 @@ static void *uart_reader(void *arg) {
             if (uart_period_ns == 0) {
                 size_t n = uart_rx_room(len - pos);
                 if (n == 0) {
-                    // Flow control: the host's bytes wait on the line.
-                    uart_sleep_until(uart_now_ns() + 100000);
+                    // Flow control: the host's bytes wait on the line until
+                    // the board takes a byte (or 10 ms, to poll).
+                    uint64_t t = uart_now_ns() + 10000000ull;
+                    struct timespec ts = { .tv_sec = t / 1000000000ull, .tv_nsec = t % 1000000000ull };
+                    pthread_mutex_lock(&uart_lock);
+                    if (uart_ring_count == uart_ring_size) {
+                        pthread_cond_timedwait(&uart_room_cond, &uart_lock, &ts);
+                    }
+                    pthread_mutex_unlock(&uart_lock);
                     continue;
                 }
                 uart_rx_deliver(buf + pos, n);
@@ -268,6 +276,7 @@ bool uart_start(size_t rx_buf, unsigned long baud, void (*poll_cb)(void)) {
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&uart_cond, &ca);
+    pthread_cond_init(&uart_room_cond, &ca);
 
     uart_ring = malloc(rx_buf);
     if (uart_ring == NULL) {
@@ -298,6 +307,9 @@ int uart_rx_pop(void) {
     int c = -1;
     pthread_mutex_lock(&uart_lock);
     if (uart_ring_count > 0) {
+        if (uart_flow && uart_ring_count == uart_ring_size) {
+            pthread_cond_signal(&uart_room_cond);
+        }
         c = uart_ring[uart_ring_head];
         uart_ring_head = (uart_ring_head + 1) % uart_ring_size;
         uart_ring_count--;
@@ -324,6 +336,7 @@ void uart_rx_clear(void) {
     pthread_mutex_lock(&uart_lock);
     uart_ring_head = 0;
     uart_ring_count = 0;
+    pthread_cond_signal(&uart_room_cond);
     pthread_mutex_unlock(&uart_lock);
 }
 

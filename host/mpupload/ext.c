@@ -9,12 +9,22 @@
 #include "mpu_proto.h"
 
 uint32_t mpu_crc32(uint32_t crc, const uint8_t *buf, size_t n) {
+    /* A byte at a time from a table made on first use (zlib's algorithm). */
+    static uint32_t table[256];
+    static int made;
+    if (!made) {
+        for (uint32_t i = 0; i < 256; i++) {
+            uint32_t c = i;
+            for (int k = 0; k < 8; k++) {
+                c = (c >> 1) ^ (MPU_PROTO_CRC32_POLY & (0u - (c & 1)));
+            }
+            table[i] = c;
+        }
+        made = 1;
+    }
     crc = ~crc;
     for (size_t i = 0; i < n; i++) {
-        crc ^= buf[i];
-        for (int k = 0; k < 8; k++) {
-            crc = (crc >> 1) ^ (MPU_PROTO_CRC32_POLY & (0u - (crc & 1)));
-        }
+        crc = (crc >> 8) ^ table[(crc ^ buf[i]) & 0xff];
     }
     return ~crc;
 }

@@ -217,7 +217,7 @@ class Report:
         rs = [r for r in self.recs if r["section"] == "unpaced"]
         if not rs:
             return
-        self.emit("## Unpaced pty, mpupload")
+        self.emit("## Unpaced pty (sim-board --flow: USB-CDC flow control), mpupload")
         self.emit()
         self.emit("Default board options (RX ring 512 B, heap 256 KB); RX drops: bytes the board's ring lost.")
         self.emit()
