@@ -61,10 +61,12 @@ static int raw_read(struct xf *x, uint8_t *b, size_t n, int64_t deadline) {
     return (int)k;
 }
 
-static int raw_read_n(struct xf *x, uint8_t *b, size_t n, int64_t deadline) {
+/* Exactly n bytes through rd (raw_read or xf_read): MPU_OK, MPU_ERR_TIMEOUT or an error. */
+static int read_all(struct xf *x, int (*rd)(struct xf *, uint8_t *, size_t, int64_t), uint8_t *b, size_t n,
+    int64_t deadline) {
     size_t got = 0;
     while (got < n) {
-        int r = raw_read(x, b + got, n - got, deadline);
+        int r = rd(x, b + got, n - got, deadline);
         if (r == 0) {
             return MPU_ERR_TIMEOUT;
         }
@@ -74,6 +76,10 @@ static int raw_read_n(struct xf *x, uint8_t *b, size_t n, int64_t deadline) {
         got += (size_t)r;
     }
     return MPU_OK;
+}
+
+static int raw_read_n(struct xf *x, uint8_t *b, size_t n, int64_t deadline) {
+    return read_all(x, raw_read, b, n, deadline);
 }
 
 /* The stock program ended (a traceback where protocol bytes were due): its last
@@ -207,18 +213,7 @@ int xf_read(struct xf *x, uint8_t *b, size_t n, int64_t deadline) {
 }
 
 int xf_read_n(struct xf *x, uint8_t *b, size_t n, int64_t deadline) {
-    size_t got = 0;
-    while (got < n) {
-        int r = xf_read(x, b + got, n - got, deadline);
-        if (r == 0) {
-            return MPU_ERR_TIMEOUT;
-        }
-        if (r < 0) {
-            return r;
-        }
-        got += (size_t)r;
-    }
-    return MPU_OK;
+    return read_all(x, xf_read, b, n, deadline);
 }
 
 int xf_write(struct xf *x, const uint8_t *b, size_t n) {
@@ -603,4 +598,15 @@ int mpu_xfer_end(struct mpu_cmd *c, struct mpu_session *s) {
     }
     sess.defined = 0;
     return mpu_xfer_run_capture(c, s, "del _mpu_f\n", NULL, NULL);
+}
+
+int xf_on_can(struct xf *x) {
+    int r = xf_read_can(x);
+    if (r == MPU_OK) {
+        r = xf_write(x, (const uint8_t *)"\x04", 1);
+    }
+    if (r == MPU_OK) {
+        r = xf_finish(x);
+    }
+    return r == MPU_OK ? MPU_ERR_PROTO : r;
 }

@@ -34,18 +34,6 @@ static int wait_resync(struct xf *x) {
     }
 }
 
-/* After a CAN: its text, \x04, the board's end. @return MPU_ERR_PROTO or a link error. */
-static int on_can(struct xf *x) {
-    int r = xf_read_can(x);
-    if (r == MPU_OK) {
-        r = xf_write(x, (const uint8_t *)"\x04", 1);
-    }
-    if (r == MPU_OK) {
-        r = xf_finish(x);
-    }
-    return r == MPU_OK ? MPU_ERR_PROTO : r;
-}
-
 /* Read one block into blk (5 + L + 4 bytes). @return 1 good, 0 bad (to be NAKed), or an
  * error (a CAN read and followed: MPU_ERR_PROTO). */
 static int read_block(struct xf *x, uint8_t *blk, unsigned seq, size_t *len) {
@@ -54,7 +42,7 @@ static int read_block(struct xf *x, uint8_t *blk, unsigned seq, size_t *len) {
         return r;
     }
     if (blk[0] == MPU_PROTO_BLK_CAN) {
-        return on_can(x);
+        return xf_on_can(x);
     }
     if (blk[0] == 0x04 && !x->native && x->wire == XF_WIRE_BINARY) {
         return xf_program_died(x);
@@ -123,7 +111,7 @@ int xf_get(struct mpu_cmd *c, struct mpu_session *s, const char *src, const char
             r = xf_read_n(&x, a, 1, xf_reply_deadline(&x));
         }
         if (r == MPU_OK && a[0] == MPU_PROTO_BLK_CAN) {
-            r = on_can(&x);
+            r = xf_on_can(&x);
             break;
         }
         if (r == MPU_OK && a[0] == 0x04 && !x.native && x.wire == XF_WIRE_BINARY) {

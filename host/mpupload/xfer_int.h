@@ -70,6 +70,10 @@ int xf_read_can(struct xf *x);
  * the stock program (\x04 \x04 >). */
 int xf_finish(struct xf *x);
 
+/* After a CAN byte: its text, our \x04, the board's end (xf_finish).
+ * @return MPU_ERR_PROTO or a link error. */
+int xf_on_can(struct xf *x);
+
 /* End a transfer early (interrupt, timeout, bad answer): abort per B.5, get the board
  * back to its prompt as best it can. put: X block then \x04; get: a \x03 instead of a reply. */
 void xf_abort(struct xf *x, int put, unsigned seq);

@@ -104,14 +104,7 @@ static int reply(struct xf *x, uint8_t *kind, uint8_t *seq, int64_t deadline, in
         return xf_read_n(x, seq, 1, deadline);
     }
     if (*kind == MPU_PROTO_BLK_CAN) {
-        int r = xf_read_can(x);
-        if (r == MPU_OK) {
-            r = xf_write(x, (const uint8_t *)"\x04", 1);
-        }
-        if (r == MPU_OK) {
-            r = xf_finish(x);
-        }
-        return r == MPU_OK ? MPU_ERR_PROTO : r;
+        return xf_on_can(x);
     }
     if (*kind == 0x04 && !x->native) {
         return xf_program_died(x);
