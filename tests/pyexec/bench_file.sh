@@ -5,7 +5,8 @@
 # the board's heap_peak. Prints figures; asserts nothing about speed.
 . "$(dirname "$0")/../setup"
 n=${1:-16777216}
-cc -O2 -Wall -I"$ROOT/proto" -o "$T/filebench" "$ROOT/tests/pyexec/filebench.c" || fail "cannot build filebench.c"
+cc -O2 -Wall -I"$ROOT/proto" -I"$ROOT/host/mpupload" -o "$T/filebench" "$ROOT/tests/pyexec/filebench.c" \
+    "$ROOT/host/mpupload/sha256.c" || fail "cannot build filebench.c"
 head -c "$n" /dev/urandom >"$T/in.bin"
 fs=$(( (n * 2 / 1048576 + 8) ))M
 board_start "$BUILD/sim-board" "$T/tty" --rx-buf 64K --fs-size "$fs" --stats "$T/stats"
