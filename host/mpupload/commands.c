@@ -13,6 +13,7 @@
 #include "mpu_proto.h"
 #include "mpy.h"
 #include "session.h"
+#include "xfer.h"
 
 int mpu_cmd_start(struct mpu_cmd *c, struct mpu_session *s, int soft_reset) {
     struct mpu_sink sink = mpu_out_sink(c->out);
@@ -84,30 +85,54 @@ int mpu_cmd_run_code(struct mpu_cmd *c, const uint8_t *code, size_t len) {
     return mpu_cmd_finish(c, &s, r);
 }
 
+/* Every fact goes through p(); a checksum of them all ends the answer, so a
+ * faulty line cannot pass off a damaged .mpy version or path as the board's.
+ * _mpu_info(x): x(p) adds facts of its own (run --mpy's preparation). */
 static const char INFO_CODE[] =
-    "def _mpu_info():\n"
+    "def _mpu_info(x):\n"
     " import sys\n"
+    " o=[]\n"
+    " def p(*a):o.append(' '.join(str(v) for v in a))\n"
     " i=sys.implementation\n"
-    " print('version',sys.version)\n"
-    " print('impl',i.name,'.'.join(str(x) for x in i.version[:3]))\n"
-    " print('machine',getattr(i,'_machine',''))\n"
-    " print('platform',sys.platform)\n"
-    " print('mpy',getattr(i,'_mpy',0))\n"
+    " p('version',sys.version)\n"
+    " p('impl',i.name,'.'.join(str(v) for v in i.version[:3]))\n"
+    " p('machine',getattr(i,'_machine',''))\n"
+    " p('platform',sys.platform)\n"
+    " p('mpy',getattr(i,'_mpy',0))\n"
     " m=sys.maxsize;b=0\n"
     " while m:\n"
     "  m>>=1;b+=1\n"
-    " print('intbits',b)\n"
+    " p('intbits',b)\n"
     " try:\n"
-    "  import gc;gc.collect();print('heap',gc.mem_free(),gc.mem_alloc())\n"
+    "  import gc;gc.collect();p('heap',gc.mem_free(),gc.mem_alloc())\n"
     " except Exception:\n"
-    "  print('heap',-1,-1)\n"
+    "  p('heap',-1,-1)\n"
     " try:\n"
-    "  import os;s=os.statvfs('/');print('fs',s[0]*s[2],s[0]*s[3])\n"
+    "  import os;s=os.statvfs('/');p('fs',s[0]*s[2],s[0]*s[3])\n"
     " except Exception:\n"
-    "  print('fs',-1,-1)\n"
-    " print('stdinbuf',int(hasattr(sys.stdin,'buffer')))\n"
-    "_mpu_info()\n"
-    "del _mpu_info\n";
+    "  p('fs',-1,-1)\n"
+    " p('stdinbuf',int(hasattr(sys.stdin,'buffer')))\n"
+    " x and x(p)\n"
+    " s='\\n'.join(o);c=0\n"
+    " for v in s.encode():c=(c*31+v)&0xffffff\n"
+    " print(s);print('check',c)\n";
+
+/* The checksum of INFO_CODE's answer, '\r' left out (a board's stdout may add it). */
+static int info_checked(const char *text) {
+    const char *end = strstr(text, "\ncheck ");
+    if (!end || strchr(end + 1, '\n') != strrchr(text, '\n')) {
+        return 0;
+    }
+    unsigned long c = 0;
+    for (const char *p = text; p < end; p++) {
+        if (*p != '\r') {
+            c = (c * 31 + (unsigned char)*p) & 0xffffff;
+        }
+    }
+    char *e;
+    unsigned long want = strtoul(end + 7, &e, 10);
+    return e != end + 7 && (*e == 0 || *e == '\r' || *e == '\n') && want == c;
+}
 
 static void parse_info(const char *text, struct mpu_board_info *in) {
     const char *p = text;
@@ -144,8 +169,9 @@ static void parse_info(const char *text, struct mpu_board_info *in) {
     }
 }
 
-/* Facts about a board in the raw REPL; program output is captured. */
-int mpu_board_facts(struct mpu_cmd *c, struct mpu_engine *e, struct mpu_board_info *info) {
+/* Facts about a board in the raw REPL; program output is captured and stays in
+ * c->out->cap. extra: Python source defining _mpu_p(p), run in the same exec. */
+static int board_facts(struct mpu_cmd *c, struct mpu_engine *e, struct mpu_board_info *info, const char *extra) {
     memset(info, 0, sizeof(*info));
     info->fs_size = info->fs_free = -1;
     int n = mpu_engine_caps(e, info->caps, sizeof(info->caps));
@@ -153,19 +179,40 @@ int mpu_board_facts(struct mpu_cmd *c, struct mpu_engine *e, struct mpu_board_in
         return n;
     }
     info->caps_known = n > 0;
+    size_t len = sizeof(INFO_CODE) + (extra ? strlen(extra) : 0) + 64;
+    char *code = malloc(len);
+    if (!code) {
+        return MPU_ERR_MEM;
+    }
+    snprintf(code, len, "%s%s_mpu_info(%s)\ndel _mpu_info%s\n", INFO_CODE, extra ? extra : "",
+        extra ? "_mpu_p" : "0", extra ? ",_mpu_p" : "");
     int was = c->out->capture;
     c->out->capture = 1;
     c->out->cap_len = 0;
-    int r = mpu_engine_exec(e, (const uint8_t *)INFO_CODE, sizeof(INFO_CODE) - 1);
+    if (c->out->cap) {
+        c->out->cap[0] = 0;
+    }
+    int r = mpu_engine_exec(e, (const uint8_t *)code, strlen(code));
+    free(code);
     c->out->capture = was;
     if (r == MPU_ERR_EXCEPTION) {
         snprintf(c->detail, sizeof(c->detail), "the board failed to describe itself");
         return MPU_ERR_PROTO;
     }
+    if (r == MPU_OK && !info_checked(c->out->cap ? c->out->cap : "")) {
+        /* Not the board's facts (the .mpy version among them): a transfer error, not mpy-cross's. */
+        snprintf(c->detail, sizeof(c->detail), "the board's description of itself (.mpy version, "
+            "sys.implementation) arrived damaged or cut short: the line loses or changes bytes");
+        return MPU_ERR_PROTO;
+    }
     if (r == MPU_OK) {
-        parse_info(c->out->cap ? c->out->cap : "", info);
+        parse_info(c->out->cap, info);
     }
     return r;
+}
+
+int mpu_board_facts(struct mpu_cmd *c, struct mpu_engine *e, struct mpu_board_info *info) {
+    return board_facts(c, e, info, NULL);
 }
 
 int mpu_cmd_info(struct mpu_cmd *c, struct mpu_board_info *info) {
@@ -311,96 +358,188 @@ int mpu_cmd_repl(struct mpu_cmd *c, int quiet) {
     return r;
 }
 
-/* Stock firmware: write the .mpy to a file on the board, import it, remove it.
- * With sys.stdin.buffer the bytes go raw, \x06-paced chunks; else as repr. */
-static const char MPY_NAME[] = "_mpu_run";
-#define FEED_CHUNK 240
+/* Stock firmware: the .mpy goes to a file of its own name in the board's current
+ * directory; it is imported, and removed whatever happens (finally). The file
+ * travels by the B.5 put (SHA-256 verified, renamed into place whole) when the
+ * board has hashlib.sha256, which the stock receiver needs. A board without it
+ * gets the bytes unchecked, as escaped bytes literals in raw-paste commands,
+ * only the size checked (mode "mpy-file-repr"). Files _mpu_run*.mpy (and .part)
+ * that a run cut short left behind go first, in the exec that reads the facts. */
+#define MPY_STEM "_mpu_run"
+#define REPR_CHUNK 1024
 
-static int mpy_via_file(struct mpu_cmd *c, struct mpu_session *s, const struct mpu_board_info *in,
+/* _mpu_p(p), run with the board's facts: stale files removed; can a file be made
+ * here (%s%s twice: the new file's name); the current directory; hashlib.sha256. */
+static const char MPY_PREP[] =
+    "def _mpu_p(p):\n"
+    " import os\n"
+    " try:\n"
+    "  d=os.getcwd()\n"
+    " except Exception:\n"
+    "  d='/'\n"
+    " try:\n"
+    "  l=os.listdir()\n"
+    " except Exception:\n"
+    "  l=[]\n"
+    " for e in l:\n"
+    "  if e.startswith('" MPY_STEM "') and (e.endswith('.mpy') or e.endswith('.mpy.part')):\n"
+    "   try:\n"
+    "    os.remove(e)\n"
+    "   except OSError:\n"
+    "    pass\n"
+    " try:\n"
+    "  open('%s%s','wb').close();os.remove('%s%s')\n"
+    " except OSError as e:\n"
+    "  p('nofs',e);return\n"
+    " try:\n"
+    "  from hashlib import sha256;h=1\n"
+    " except ImportError:\n"
+    "  h=0\n"
+    " p('cwd',d);p('sha256',h)\n";
+
+/* The value of fact key in board_facts' answer, '\r' cut: 0, or -1 when absent. */
+static int fact(const char *text, const char *key, char *out, size_t len) {
+    size_t k = strlen(key);
+    for (const char *p = text; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+        if (!strncmp(p, key, k) && p[k] == ' ') {
+            size_t n = strcspn(p + k + 1, "\r\n");
+            if (n >= len) {
+                return -1;
+            }
+            memcpy(out, p + k + 1, n);
+            out[n] = 0;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* A Python str literal of s, every byte escaped: board text never becomes code. */
+static int pystr(char *out, size_t len, const char *s) {
+    size_t o = (size_t)snprintf(out, len, "b'");
+    for (; *s && o + 8 < len; s++) {
+        o += (size_t)snprintf(out + o, len - o, "\\x%02x", (unsigned char)*s);
+    }
+    if (*s || o + 12 > len) {
+        return -1;
+    }
+    snprintf(out + o, len - o, "'.decode()");
+    return 0;
+}
+
+/* The .mpy by B.5 put, through a local temporary file. */
+static int mpy_put(struct mpu_cmd *c, struct mpu_session *s, const char *target, const uint8_t *mpy, size_t len) {
+    const char *tmpdir = getenv("TMPDIR");
+    char tmp[4200];
+    snprintf(tmp, sizeof(tmp), "%s/mpupload-XXXXXX.mpy", tmpdir && *tmpdir ? tmpdir : P_tmpdir);
+    int fd = mkstemps(tmp, 4);
+    if (fd < 0) {
+        snprintf(c->detail, sizeof(c->detail), "temporary file %.300s: %s (set TMPDIR)", tmp, strerror(errno));
+        return MPU_ERR_ARG;
+    }
+    size_t o = 0;
+    while (o < len) {
+        ssize_t n = write(fd, mpy + o, len - o);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            break;
+        }
+        o += (size_t)n;
+    }
+    if (close(fd) != 0 || o != len) {
+        snprintf(c->detail, sizeof(c->detail), "temporary file %.300s: cannot write it (set TMPDIR)", tmp);
+        unlink(tmp);
+        return MPU_ERR_ARG;
+    }
+    int r = mpu_xfer_put_file(c, s, tmp, target, MPU_XFER_NO_RESUME);
+    unlink(tmp);
+    if (r == MPU_OK || s->eng.in_raw) {
+        int e = mpu_xfer_end(c, s);
+        r = r == MPU_OK ? e : r;
+    }
+    return r;
+}
+
+/* The .mpy as escaped bytes literals, one raw-paste command each; its size checked. */
+static int mpy_repr(struct mpu_cmd *c, struct mpu_session *s, const char *path, const uint8_t *mpy, size_t len) {
+    char chunk[REPR_CHUNK * 4 + 4200];
+    char *out = NULL;
+    snprintf(chunk, sizeof(chunk), "_mpu_w=open(%s,'wb').write\n", path);
+    int r = mpu_xfer_run_capture(c, s, chunk, NULL, NULL);
+    for (size_t off = 0; r == MPU_OK && off < len; off += REPR_CHUNK) {
+        size_t o = (size_t)snprintf(chunk, sizeof(chunk), "_mpu_w(b'");
+        for (size_t i = off; i < len && i < off + REPR_CHUNK; i++) {
+            o += (size_t)snprintf(chunk + o, sizeof(chunk) - o, "\\x%02x", mpy[i]);
+        }
+        snprintf(chunk + o, sizeof(chunk) - o, "')\n");
+        r = mpu_xfer_run_capture(c, s, chunk, NULL, NULL);
+        c->bytes_sent += o + 3;
+        mpu_progress_update(&c->out->progress, off + REPR_CHUNK < len ? off + REPR_CHUNK : len, len);
+    }
+    if (r == MPU_OK) {
+        /* The file object goes with the function bound to it, and so closes. */
+        snprintf(chunk, sizeof(chunk), "del _mpu_w\nimport gc\ngc.collect()\nprint(__import__('os').stat(%s)[6])\n",
+            path);
+        r = mpu_xfer_run_capture(c, s, chunk, &out, NULL);
+    }
+    if (r == MPU_ERR_EXCEPTION) {
+        char keep[sizeof(c->detail)];
+        snprintf(keep, sizeof(keep), "%s", c->detail);
+        snprintf(c->detail, sizeof(c->detail), "the .mpy's transfer failed on the board: %.600s", keep);
+        r = MPU_ERR_PROTO;
+    }
+    if (r == MPU_OK && strtoul(out, NULL, 10) != len) {
+        snprintf(c->detail, sizeof(c->detail), "the .mpy arrived with %.20s of %zu bytes", out, len);
+        r = MPU_ERR_PROTO;
+    }
+    free(out);
+    return r;
+}
+
+static int mpy_via_file(struct mpu_cmd *c, struct mpu_session *s, const char *facts, const char *mod,
     const uint8_t *mpy, size_t len) {
-    char code[1024];
-    int r;
-    /* Can it write a file at all (a VFS root with nothing mounted says ENODEV)? */
-    snprintf(code, sizeof(code),
-        "try:\n open('%s.mpy','wb').close()\nexcept OSError as e:\n print('nofs',e)\n", MPY_NAME);
-    c->out->capture = 1;
-    c->out->cap_len = 0;
-    r = mpu_engine_exec(&s->eng, (const uint8_t *)code, strlen(code));
-    c->out->capture = 0;
-    if (r == MPU_OK && c->out->cap && strncmp(c->out->cap, "nofs", 4) == 0) {
-        c->out->cap[strcspn(c->out->cap, "\r\n")] = 0;
+    char cwd[400], sha[8], target[600], path[600 * 4 + 32];
+    if (fact(facts, "nofs", cwd, sizeof(cwd)) == 0) {
         snprintf(c->detail, sizeof(c->detail),
-            "the board cannot write a file for the .mpy (%s) and has no streamed .mpy extension",
-            c->out->cap + 5);
+            "the board cannot write a file for the .mpy (%s) and has no streamed .mpy extension", cwd);
         return MPU_ERR_SUPP;
     }
-    if (in->fs_size < 0 || r != MPU_OK) {
-        snprintf(c->detail, sizeof(c->detail),
-            "the board has no filesystem for the .mpy and no streamed .mpy extension");
-        return r != MPU_OK ? r : MPU_ERR_SUPP;
+    if (fact(facts, "cwd", cwd, sizeof(cwd)) || fact(facts, "sha256", sha, sizeof(sha))) {
+        snprintf(c->detail, sizeof(c->detail), "the board did not say where to write the .mpy");
+        return MPU_ERR_PROTO;
     }
-    if (in->stdin_buffer) {
-        snprintf(code, sizeof(code),
-            "def _mpu_w():\n"
-            " import sys\n"
-            " try:\n"
-            "  import micropython;micropython.kbd_intr(-1)\n"
-            " except Exception:\n"
-            "  pass\n"
-            " f=open('%s.mpy','wb');n=%zu;r=sys.stdin.buffer.read;w=sys.stdout.write\n"
-            " try:\n"
-            "  while n:\n"
-            "   k=min(n,%d);w('\\x06');b=r(k)\n"
-            "   while len(b)<k:\n"
-            "    b+=r(k-len(b))\n"
-            "   f.write(b);n-=k\n"
-            " finally:\n"
-            "  f.close()\n"
-            "  try:\n"
-            "   micropython.kbd_intr(3)\n"
-            "  except Exception:\n"
-            "   pass\n"
-            "_mpu_w()\ndel _mpu_w\n",
-            MPY_NAME, len, FEED_CHUNK);
-        struct mpu_feed feed = { mpy, len, FEED_CHUNK };
-        r = mpu_engine_exec_feed(&s->eng, (const uint8_t *)code, strlen(code), &feed);
-        if (r == MPU_OK && s->eng.fed != len) {
-            snprintf(c->detail, sizeof(c->detail), "the board took %zu of %zu .mpy bytes", s->eng.fed, len);
-            return MPU_ERR_PROTO;
-        }
+    snprintf(path, sizeof(path), "%s/%s.mpy", cwd, mod);
+    int r = mpu_xfer_path(path, 0, target, sizeof(target), c->detail, sizeof(c->detail));
+    if (r != MPU_OK || pystr(path, sizeof(path), target)) {
+        snprintf(c->detail, sizeof(c->detail), "the board's current directory is no place for the .mpy: %.300s", cwd);
+        return MPU_ERR_SUPP;
+    }
+    c->bytes_sent = 0;
+    if (!strcmp(sha, "1")) {
+        r = mpy_put(c, s, target, mpy, len);
+        c->mode = "mpy-file";
     } else {
-        snprintf(code, sizeof(code), "_mpu_f=open('%s.mpy','wb')\n", MPY_NAME);
-        r = mpu_engine_exec(&s->eng, (const uint8_t *)code, strlen(code));
-        for (size_t off = 0; r == MPU_OK && off < len; off += 1024) {
-            char chunk[1024 * 4 + 64];
-            size_t o = (size_t)snprintf(chunk, sizeof(chunk), "_mpu_f.write(b'");
-            for (size_t i = off; i < len && i < off + 1024; i++) {
-                o += (size_t)snprintf(chunk + o, sizeof(chunk) - o, "\\x%02x", mpy[i]);
-            }
-            o += (size_t)snprintf(chunk + o, sizeof(chunk) - o, "')\n");
-            r = mpu_engine_exec(&s->eng, (const uint8_t *)chunk, o);
-            mpu_progress_update(&c->out->progress, off + 1024 < len ? off + 1024 : len, len);
-        }
-        if (r == MPU_OK) {
-            static const char CLOSE[] = "_mpu_f.close()\ndel _mpu_f\n";
-            r = mpu_engine_exec(&s->eng, (const uint8_t *)CLOSE, sizeof(CLOSE) - 1);
-        }
+        r = mpy_repr(c, s, path, mpy, len);
+        c->mode = "mpy-file-repr";
     }
     if (r != MPU_OK) {
         return r;
     }
     mpu_out_flush(c->out);
+    /* By its full path: the program may change directory. */
+    char code[sizeof(path) + 256];
     snprintf(code, sizeof(code),
         "try:\n"
         " __import__('%s')\n"
         "finally:\n"
-        " import sys\n"
         " try:\n"
-        "  import os;os.remove('%s.mpy')\n"
-        " except Exception:\n"
+        "  __import__('os').remove(%s)\n"
+        " except OSError:\n"
         "  pass\n"
-        " sys.modules.pop('%s',None)\n",
-        MPY_NAME, MPY_NAME, MPY_NAME);
+        " __import__('sys').modules.pop('%s',None)\n",
+        mod, path, mod);
     return mpu_engine_exec(&s->eng, (const uint8_t *)code, strlen(code));
 }
 
@@ -411,18 +550,32 @@ int mpu_cmd_run_mpy(struct mpu_cmd *c, const char *path) {
     if (r != MPU_OK) {
         return r;
     }
+    uint8_t caps[16];
+    int n = mpu_engine_caps(&s.eng, caps, sizeof(caps));
+    if (n < 0) {
+        return mpu_cmd_finish(c, &s, n);
+    }
+    int have_mpy_ext = c->use_ext && n > MPU_PROTO_INFO_OFF_FLAGS
+        && (caps[MPU_PROTO_INFO_OFF_FLAGS] & MPU_PROTO_CAP_MPY) != 0;
+    /* A name of this run's own: nothing stale is imported in its place. */
+    char mod[64], prep[sizeof(MPY_PREP) + 160];
+    snprintf(mod, sizeof(mod), MPY_STEM "_%lx%04lx", (unsigned long)getpid(),
+        (unsigned long)(mpu_now_ms() & 0xffff));
+    snprintf(prep, sizeof(prep), MPY_PREP, mod, ".mpy", mod, ".mpy");
     struct mpu_board_info in;
-    r = mpu_board_facts(c, &s.eng, &in);
+    r = board_facts(c, &s.eng, &in, have_mpy_ext ? NULL : prep);
     if (r != MPU_OK) {
         return mpu_cmd_finish(c, &s, r);
     }
+    char *facts = strdup(c->out->cap ? c->out->cap : "");
+    if (!facts) {
+        return mpu_cmd_finish(c, &s, MPU_ERR_MEM);
+    }
     struct mpu_mpy_target t;
-    int have_mpy_ext = 0;
     if (in.caps_known && c->use_ext) {
         t.version = in.caps[MPU_PROTO_INFO_OFF_MPY_VERSION];
         t.features = in.caps[MPU_PROTO_INFO_OFF_MPY_FEATURES];
         t.small_int_bits = in.caps[MPU_PROTO_INFO_OFF_MPY_SMALL_INT_BITS];
-        have_mpy_ext = (in.caps[MPU_PROTO_INFO_OFF_FLAGS] & MPU_PROTO_CAP_MPY) != 0;
     } else {
         t.version = in.mpy & 0xff;
         t.features = (in.mpy >> 8) & 0xff;
@@ -439,6 +592,7 @@ int mpu_cmd_run_mpy(struct mpu_cmd *c, const char *path) {
     r = mpu_mpy_compile(cross, &t, path, c->source_name ? c->source_name : path, &mpy, &len,
         c->detail, sizeof(c->detail));
     if (r != MPU_OK) {
+        free(facts);
         return mpu_cmd_finish(c, &s, r);
     }
     c->total = len;
@@ -448,11 +602,10 @@ int mpu_cmd_run_mpy(struct mpu_cmd *c, const char *path) {
         c->mode = "mpy-stream";
         c->bytes_sent = s.eng.sent;
     } else {
-        r = mpy_via_file(c, &s, &in, mpy, len);
-        c->mode = "mpy-file";
-        c->bytes_sent = s.eng.fed ? s.eng.fed : len;
+        r = mpy_via_file(c, &s, facts, mod, mpy, len);
     }
     free(mpy);
+    free(facts);
     c->elapsed_ms = mpu_now_ms() - t0;
     return mpu_cmd_finish(c, &s, r);
 }
