@@ -72,7 +72,7 @@
 #define MPU_PROTO_BLK_CAN (0x18) // + text + 0x04, then '>'
 #define MPU_PROTO_RESYNC "\xa5\x5a\xa5\x5aSYNC"
 #define MPU_PROTO_RESYNC_LEN (8)
-#define MPU_PROTO_BLK_MAX_RETRIES (3)
+#define MPU_PROTO_BLK_MAX_RETRIES (16) // NAKs in a row before the device gives up
 #define MPU_PROTO_DEFAULT_BLOCK_MAX (1024)
 #define MPU_PROTO_DEFAULT_BLOCKS_IN_FLIGHT (2)
 
@@ -86,7 +86,7 @@
 #define MPU_PROTO_FILE_PATH_MAX (255)
 #define MPU_PROTO_FILE_PUT_REPLY_LEN (37) // 'P', u32 kept, SHA-256 of the kept bytes
 #define MPU_PROTO_FILE_GET_REPLY_LEN (37) // 'G', u32 size, SHA-256 of the file
-#define MPU_PROTO_FILE_MAX_RETRIES (16)
+#define MPU_PROTO_FILE_MAX_RETRIES (MPU_PROTO_BLK_MAX_RETRIES)
 #define MPU_PROTO_DEFAULT_FILE_BLOCK (1024)
 
 // CRC-32 of zlib and binascii.crc32.
@@ -97,5 +97,16 @@
 
 // Device receive timeout: the longest silence tolerated mid-transfer.
 #define MPU_PROTO_RX_TIMEOUT_MS (10000)
+
+// Session break: RESYNC, an X block every B.2 receiver accepts whatever its
+// sequence number (0x48 makes all its bytes printable, so a REPL only adds
+// them to a line), and a Ctrl-C that clears that line or ends the discard
+// after the CAN.  Sent when the raw REPL does not answer Ctrl-A at once.
+#define MPU_PROTO_BREAK MPU_PROTO_RESYNC "\xa5XH\x00\x00)$tQ\x03"
+#define MPU_PROTO_BREAK_LEN (18)
+#define MPU_PROTO_BREAK_AFTER_MS (250) // no banner this long after Ctrl-A: break
+#define MPU_PROTO_BREAK_GAP_MS (250) // then wait: longer than a device's gap in a block (200 ms)
+#define MPU_PROTO_BREAK_WITHIN_MS (2000) // breaks only this long after the first Ctrl-C
+#define MPU_PROTO_BREAK_MAX (3)
 
 #endif // MPU_INCLUDED_PROTO_MPU_PROTO_H

@@ -35,6 +35,9 @@
 #ifndef MICROPY_PYEXEC_CHECKED_GAP_MS
 #define MICROPY_PYEXEC_CHECKED_GAP_MS (200)
 #endif
+#if MICROPY_PYEXEC_CHECKED_GAP_MS >= MPU_PROTO_BREAK_GAP_MS
+#error "a host's session break waits only MPU_PROTO_BREAK_GAP_MS for a block to time out"
+#endif
 
 #define PYEXEC_CHECKED_TAIL (MICROPY_PYEXEC_CHECKED_BLOCK + MPU_PROTO_BLK_HEADER_LEN + MPU_PROTO_BLK_TRAILER_LEN)
 
@@ -156,8 +159,9 @@ static void pyexec_checked_next(pyexec_checked_t *ck) {
                 uint32_t crc = pyexec_crc32(MPU_PROTO_CRC32_INIT, hdr, 4);
                 crc = pyexec_crc32(crc, ck->buf, n) ^ MPU_PROTO_CRC32_XOROUT;
                 const byte *t = ck->buf + n;
+                // An X block aborts whatever its sequence number (B.2).
                 ok = crc == ((uint32_t)t[0] | (uint32_t)t[1] << 8 | (uint32_t)t[2] << 16 | (uint32_t)t[3] << 24)
-                    && hdr[1] == ck->seq;
+                    && (hdr[1] == ck->seq || hdr[0] == MPU_PROTO_BLK_ABORT);
             }
         }
         if (!ok) {

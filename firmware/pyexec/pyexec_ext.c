@@ -167,6 +167,9 @@ static int pyexec_blk_rx(void) {
 #ifndef MICROPY_PYEXEC_BLK_GAP_MS
 #define MICROPY_PYEXEC_BLK_GAP_MS (200)
 #endif
+#if MICROPY_PYEXEC_BLK_GAP_MS >= MPU_PROTO_BREAK_GAP_MS
+#error "a host's session break waits only MPU_PROTO_BREAK_GAP_MS for a block to time out"
+#endif
 
 // A byte of a block, or -1 after MICROPY_PYEXEC_BLK_GAP_MS of silence.
 static int pyexec_blk_rx_gap(void) {
@@ -217,12 +220,27 @@ static void pyexec_blk_next(pyexec_blk_t *blk) {
         if (c == CHAR_CTRL_C) {
             pyexec_raise_kbd();
         }
+        if (c == '\r') {
+            // Hosts write "\r\x03" to stop a program: let the 0x03 through.
+            continue;
+        }
         bool ok = c == MPU_PROTO_BLK_SYNC;
-        byte hdr[4];
+        byte hdr[MPU_PROTO_RESYNC_LEN - 1];
         size_t n = 0;
         for (size_t i = 0; ok && i < 4; i++) {
             ok = (c = pyexec_blk_rx_gap()) >= 0;
             hdr[i] = c;
+        }
+        if (ok && memcmp(hdr, MPU_PROTO_RESYNC + 1, 4) == 0) {
+            // A RESYNC where a block would start (a session break): skip it.
+            for (size_t i = 4; ok && i < MPU_PROTO_RESYNC_LEN - 1; i++) {
+                ok = (c = pyexec_blk_rx_gap()) >= 0;
+                hdr[i] = c;
+            }
+            if (ok && memcmp(hdr + 4, MPU_PROTO_RESYNC + 5, 3) == 0) {
+                continue;
+            }
+            ok = false;
         }
         if (ok) {
             n = hdr[2] | hdr[3] << 8;
@@ -235,7 +253,10 @@ static void pyexec_blk_next(pyexec_blk_t *blk) {
         if (ok) {
             uint32_t crc = pyexec_crc32(MPU_PROTO_CRC32_INIT, hdr, 4);
             crc = pyexec_crc32(crc, blk->buf, n) ^ MPU_PROTO_CRC32_XOROUT;
-            ok = crc == pyexec_get_u32(blk->buf + n) && hdr[1] == blk->seq;
+            // An X block aborts whatever its sequence number: a host that
+            // lost count (or a new session) can still stop the transfer.
+            ok = crc == pyexec_get_u32(blk->buf + n)
+                && (hdr[1] == blk->seq || hdr[0] == MPU_PROTO_BLK_ABORT);
         }
         if (!ok) {
             if (++blk->naks > (blk->max_naks ? blk->max_naks : MPU_PROTO_BLK_MAX_RETRIES)) {
