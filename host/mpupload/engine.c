@@ -132,21 +132,19 @@ int mpu_eng_wait_for(struct mpu_engine *e, const char *pat, int64_t deadline) {
     }
 }
 
-/* One attempt at the raw REPL: Ctrl-C, drain, Ctrl-A, banner. */
-static int enter_once(struct mpu_engine *e) {
-    e->nseen = 0;
-    /* Two Ctrl-C: a program may catch the first KeyboardInterrupt. */
+/* Ctrl-C twice (a program may catch the first KeyboardInterrupt), then drain
+ * until the board has been quiet for a while. */
+static int stop_program(struct mpu_engine *e) {
     int r = mpu_eng_wr(e, "\r\x03\x03", 3);
     if (r < 0) {
         return r;
     }
-    /* Drain until the board has been quiet for a while. */
     int64_t give_up = mpu_eng_after(e, e->o.busy_ms);
     for (;;) {
         uint8_t buf[256];
         r = mpu_eng_rd(e, buf, sizeof(buf), mpu_eng_after(e, e->o.quiet_ms), 0);
         if (r == 0) {
-            break;
+            return MPU_OK;
         }
         if (r < 0) {
             return mpu_eng_fail(e, r, "the link failed while stopping the board's program");
@@ -157,11 +155,108 @@ static int enter_once(struct mpu_engine *e) {
                 "KeyboardInterrupt?); last output: \"%s\"", e->o.busy_ms, mpu_eng_seen(e));
         }
     }
+}
+
+/* Wait for the raw REPL banner. Everything read since e->nseen was last reset
+ * counts, so a short wait can be resumed by a longer one. */
+static int wait_banner(struct mpu_engine *e, int64_t deadline) {
+    size_t plen = sizeof(BANNER) - 1;
+    for (;;) {
+        if (e->nseen >= plen && !memcmp(e->seen + e->nseen - plen, BANNER, plen)) {
+            return MPU_OK;
+        }
+        uint8_t c;
+        int r = mpu_eng_rd(e, &c, 1, deadline, 0);
+        if (r <= 0) {
+            return r == 0 ? MPU_ERR_TIMEOUT : r;
+        }
+    }
+}
+
+/* Has the board said nothing since Ctrl-A but what a block receiver says
+ * (credits, ACK or NAK + seq, CAN + text + \x04 + '>')? Boot messages or
+ * other text mean a board that is not stuck in a receiver: no break then. */
+static int receiver_talk(struct mpu_engine *e) {
+    size_t i = 0, n = e->nseen;
+    const uint8_t *b = e->seen;
+    while (i < n) {
+        if (b[i] == MPU_PROTO_F_CREDIT || b[i] == MPU_PROTO_F_DONE) {
+            i++;
+        } else if (b[i] == MPU_PROTO_BLK_ACK || b[i] == MPU_PROTO_BLK_NAK) {
+            i += 2;
+        } else if (b[i] == MPU_PROTO_BLK_CAN) {
+            while (i < n && b[i] != MPU_PROTO_CTRL_D) {
+                i++;
+            }
+            i++;
+        } else {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Session break (PROTOCOL.md): a board deaf to Ctrl-C inside a block receiver
+ * takes RESYNC and an X block as an abort. Wait out its gap inside a block, so
+ * that a receiver which swallowed the break as block data has NAKed since and
+ * hunts for RESYNC, then stop it again and ask for the raw REPL. */
+static int session_break(struct mpu_engine *e) {
+    int r = mpu_eng_wr(e, MPU_PROTO_BREAK, MPU_PROTO_BREAK_LEN);
+    if (r < 0) {
+        return r;
+    }
+    int64_t until = mpu_eng_after(e, MPU_PROTO_BREAK_GAP_MS);
+    for (;;) {
+        uint8_t buf[256];
+        r = mpu_eng_rd(e, buf, sizeof(buf), until, 0);
+        if (r == 0) {
+            break;
+        }
+        if (r < 0) {
+            return mpu_eng_fail(e, r, "the link failed during a session break");
+        }
+    }
+    e->nseen = 0;
+    if ((r = stop_program(e)) < 0) {
+        return r;
+    }
+    e->nseen = 0;
+    return mpu_eng_wr(e, "\r\x01", 2);
+}
+
+/* One attempt at the raw REPL: Ctrl-C, drain, Ctrl-A, banner; session breaks
+ * while the board is silent and break_end has not passed. */
+static int enter_once(struct mpu_engine *e, int *breaks, int64_t break_end) {
+    e->nseen = 0;
+    int r = stop_program(e);
+    if (r < 0) {
+        return r;
+    }
     e->nseen = 0;
     if ((r = mpu_eng_wr(e, "\r\x01", 2)) < 0) {
         return r;
     }
-    r = mpu_eng_wait_for(e, BANNER, mpu_eng_after(e, e->o.answer_ms));
+    int64_t deadline = mpu_eng_after(e, e->o.answer_ms);
+    for (;;) {
+        int64_t soon = mpu_eng_after(e, MPU_PROTO_BREAK_AFTER_MS);
+        if (e->o.no_break || *breaks <= 0 || soon + MPU_PROTO_BREAK_GAP_MS > break_end || soon >= deadline) {
+            r = wait_banner(e, deadline);
+            break;
+        }
+        r = wait_banner(e, soon);
+        if (r != MPU_ERR_TIMEOUT) {
+            break;
+        }
+        if (!receiver_talk(e)) {
+            *breaks = 0;
+            continue;
+        }
+        (*breaks)--;
+        if ((r = session_break(e)) < 0) {
+            return r;
+        }
+        deadline = mpu_eng_after(e, e->o.answer_ms);
+    }
     if (r == MPU_ERR_TIMEOUT) {
         if (e->nseen == 0) {
             return mpu_eng_fail(e, MPU_ERR_TIMEOUT,
@@ -182,9 +277,11 @@ int mpu_engine_enter(struct mpu_engine *e, int soft_reset) {
     /* A board that resets when its port opens (auto-reset circuits) drops the
      * first attempt while it boots: try again once. */
     int tries = e->o.enter_tries > 0 ? e->o.enter_tries : 1;
+    int breaks = MPU_PROTO_BREAK_MAX;
+    int64_t break_end = mpu_eng_after(e, MPU_PROTO_BREAK_WITHIN_MS);
     int r;
     for (int i = 0; i < tries; i++) {
-        r = enter_once(e);
+        r = enter_once(e, &breaks, break_end);
         if (r != MPU_ERR_TIMEOUT && r != MPU_ERR_PROTO) {
             break;
         }

@@ -43,6 +43,7 @@ struct mpu_engine_opts {
     int baud;         /**< line speed, to pace plain raw REPL bursts (0: unknown) */
     int run_ms;       /**< limit on the program's run time (-1: none) */
     int no_raw_paste; /**< never try raw-paste */
+    int no_break;     /**< never send a session break (PROTOCOL.md) when Ctrl-A gets no banner */
 };
 
 #define MPU_SEEN_MAX 160
