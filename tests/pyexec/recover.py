@@ -1,8 +1,8 @@
 # Recovery after a cut transfer (tests/pyexec/recover.test). usage:
 #   recover.py SIM_LINK UPSTREAM_LINK WORKDIR
-# On build/sim-board (SIM_LINK): a put, a get and a checked run (B.6) are cut
-# in the middle by build/faultline --cut-after, leaving the board inside a
-# block receiver (mid-block, then discarding input up to RESYNC: deaf to
+# On build/sim-board (SIM_LINK): a put, a get, a checked run (B.6) and a
+# run --mpy (B.4, when build/mpy-cross is there) are cut in the middle by
+# build/faultline --cut-after, leaving the board inside a block receiver (mid-block, then discarding input up to RESYNC: deaf to
 # Ctrl-C). The next `mpupload exec 'print(1)'` over the clean link must
 # succeed at its first call, in a time far below the board's receive timeout
 # (MPU_PROTO_RX_TIMEOUT_MS of proto/mpu_proto.h): the session break, not the
@@ -103,6 +103,11 @@ for at in (9000, 30011):
                   ["--dir", "down", "--cut-after", str(at)]))
 for at in (slen // 3, slen // 2):
     cases.append(("checked run cut after %d bytes up" % at, ["run", script], ["--dir", "up", "--cut-after", str(at)]))
+if os.path.exists(os.path.join(BUILD, "mpy-cross")):
+    # The .mpy of big.py is over 3 KB: streamed in B.4 blocks.
+    for at in (1500, 2500):
+        cases.append(("run --mpy cut after %d bytes up" % at, ["run", "--mpy", script],
+                      ["--dir", "up", "--cut-after", str(at)]))
 
 for what, args, cut in cases:
     rc, err, was_cut = through_cut(args, cut)
