@@ -95,6 +95,7 @@ void mpu_engine_init(struct mpu_engine *e, const struct mpu_io *io,
     const struct mpu_sink *sink, const struct mpu_engine_opts *opts);
 
 /** Stop whatever runs (Ctrl-C), enter the raw REPL, optionally soft-reset.
+ *  A board silent after Ctrl-A gets session breaks first (PROTOCOL.md B.7).
  *  @return MPU_OK, MPU_ERR_TIMEOUT, MPU_ERR_PROTO, MPU_ERR_BUSY or MPU_ERR_LINK. */
 int mpu_engine_enter(struct mpu_engine *e, int soft_reset);
 
