@@ -37,7 +37,7 @@ int mpu_cmd_start(struct mpu_cmd *c, struct mpu_session *s, int soft_reset) {
 int mpu_cmd_finish(struct mpu_cmd *c, struct mpu_session *s, int r) {
     if (r != MPU_OK && r != MPU_ERR_EXCEPTION && !c->detail[0]) {
         snprintf(c->detail, sizeof(c->detail), "%s%s%s", s->eng.detail,
-            r == MPU_ERR_LINK && mpu_link_last_error(s->link)[0] ? ": " : "",
+            r == MPU_ERR_LINK && s->eng.detail[0] && mpu_link_last_error(s->link)[0] ? ": " : "",
             r == MPU_ERR_LINK ? mpu_link_last_error(s->link) : "");
     }
     mpu_out_flush(c->out);
@@ -559,8 +559,8 @@ int mpu_cmd_run_mpy(struct mpu_cmd *c, const char *path) {
         && (caps[MPU_PROTO_INFO_OFF_FLAGS] & MPU_PROTO_CAP_MPY) != 0;
     /* A name of this run's own: nothing stale is imported in its place. */
     char mod[64], prep[sizeof(MPY_PREP) + 160];
-    snprintf(mod, sizeof(mod), MPY_STEM "_%lx%04lx", (unsigned long)getpid(),
-        (unsigned long)(mpu_now_ms() & 0xffff));
+    snprintf(mod, sizeof(mod), MPY_STEM "_%04lx%04lx", (unsigned long)getpid() & 0xffff,
+        (unsigned long)mpu_now_ms() & 0xffff);
     snprintf(prep, sizeof(prep), MPY_PREP, mod, ".mpy", mod, ".mpy");
     struct mpu_board_info in;
     r = board_facts(c, &s.eng, &in, have_mpy_ext ? NULL : prep);
@@ -576,6 +576,15 @@ int mpu_cmd_run_mpy(struct mpu_cmd *c, const char *path) {
         t.version = in.caps[MPU_PROTO_INFO_OFF_MPY_VERSION];
         t.features = in.caps[MPU_PROTO_INFO_OFF_MPY_FEATURES];
         t.small_int_bits = in.caps[MPU_PROTO_INFO_OFF_MPY_SMALL_INT_BITS];
+        /* The record carries no checksum (a flipped bit makes R\x00 an R\x01); the
+         * checked facts say the same of a board that really has it. */
+        if (t.version != (in.mpy & 0xff) || t.features != ((in.mpy >> 8) & 0xff)) {
+            snprintf(c->detail, sizeof(c->detail), "the board's capability record says .mpy v%d (features %d) "
+                "but sys.implementation._mpy says v%d (features %d): damaged on the line", t.version, t.features,
+                in.mpy & 0xff, (in.mpy >> 8) & 0xff);
+            free(facts);
+            return mpu_cmd_finish(c, &s, MPU_ERR_PROTO);
+        }
     } else {
         t.version = in.mpy & 0xff;
         t.features = (in.mpy >> 8) & 0xff;
