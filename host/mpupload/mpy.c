@@ -117,9 +117,10 @@ int mpu_mpy_compile(const char *mpy_cross, const struct mpu_mpy_target *t, const
     }
     int arch = t->features >> 2, bsub = t->features & 3;
     if (t->version == 0) {
+        /* The board's doing (or its answer's, damaged on the line), not mpy-cross's. */
         snprintf(err, err_len, "the board does not say which .mpy files it loads "
             "(no sys.implementation._mpy); run the source instead");
-        return MPU_ERR_MPYCROSS;
+        return MPU_ERR_SUPP;
     }
     if (ver != t->version || (arch != 0 && sub != bsub)) {
         snprintf(err, err_len, "the board loads .mpy v%d.%d but %s emits v%d.%d; "

@@ -22,7 +22,8 @@ const char *mpu_mpy_cross_path(const char *explicit_path, char *buf, size_t len)
  * Compile src_path for the target; the .mpy names its source source_name.
  * @param[out] out the .mpy (malloc'd), @param[out] out_len its size.
  * @param[out] err a message (mpy-cross's own, or why it cannot match the board).
- * @return MPU_OK or MPU_ERR_MPYCROSS.
+ * @return MPU_OK, MPU_ERR_MPYCROSS (mpy-cross missing, failing or of another .mpy
+ *         version), or MPU_ERR_SUPP (the board names no .mpy version it loads).
  */
 int mpu_mpy_compile(const char *mpy_cross, const struct mpu_mpy_target *t, const char *src_path,
     const char *source_name, uint8_t **out, size_t *out_len, char *err, size_t err_len);

@@ -2,21 +2,24 @@
 what run --mpy relies on: mpyrun-relay.py MODE BOARD_LINK NEW_LINK.
 MODE facts: the board's facts come back with another .mpy version (mpy 5);
 check: their checksum line is lost; nosha: the board seems to lack
-hashlib.sha256 (the preparation's import of it fails).
+hashlib.sha256 (the preparation's import of it fails); nompy: the facts'
+program is damaged on its way and asks for another attribute than _mpy.
 The facts are changed once the host has sent their program, only what may
 start a match is held back (20 ms at most): the protocol's bytes pass at once."""
 import os, re, select, sys, tty
 
 mode, board_link, new_link = sys.argv[1:4]
-NOSHA = b"from hashlib import sha256;"
-if mode not in ("facts", "check", "nosha"):
+# Host to board: what to change, and into what.
+UP = {"nosha": (b"from hashlib import sha256;", b"from hashlib import sha25X;"),
+      "nompy": (b"getattr(i,'_mpy',0)", b"getattr(i,'_mpX',0)")}
+if mode not in ("facts", "check", "nosha", "nompy"):
     sys.exit("mpyrun-relay.py: unknown mode %s" % mode)
 armed = [False]  # the facts' program went up, their answer is not changed yet
 
 
 def down(b):
     """Board to host: (bytes to pass, bytes held)."""
-    if not armed[0] or mode == "nosha":
+    if not armed[0] or mode in UP:
         return b, b""
     if mode == "facts":
         b, n = re.subn(rb"\nmpy \d+(\r?\n)", rb"\nmpy 5\1", b)
@@ -35,12 +38,13 @@ def down(b):
 
 def up(b):
     """Host to board: (bytes to pass, bytes held)."""
-    if mode != "nosha":
+    if mode not in UP:
         armed[0] = armed[0] or b"_mpu_info(" in b
         return b, b""
-    b = b.replace(NOSHA, NOSHA.replace(b"256", b"25X"))
-    for k in range(min(len(b), len(NOSHA) - 1), 0, -1):
-        if NOSHA.startswith(b[-k:]):
+    a, z = UP[mode]
+    b = b.replace(a, z)
+    for k in range(min(len(b), len(a) - 1), 0, -1):
+        if a.startswith(b[-k:]):
             return b[:-k], b[-k:]
     return b, b""
 
