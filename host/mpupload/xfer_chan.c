@@ -16,7 +16,9 @@ static struct {
     const struct mpu_session *s;
     const struct mpu_link *link;
     int native;         /* -1 not asked yet, 0 stock, 1 firmware/pyexec F */
-    int defined;        /* the stock program is defined on the board */
+    int defined;        /* stage 0 and the probe ran: _mpu and _mpu_x exist */
+    unsigned pieces;    /* 1 << enum mpu_stock_piece: pieces run on the board */
+    int crc;            /* the board has binascii.crc32 */
     enum xf_wire wire;
 } sess;
 
@@ -451,48 +453,170 @@ void xf_free(struct xf *x) {
     x->line = x->out = NULL;
 }
 
-/* The stock program, defined once per session: @return its wire, or an error. */
-/* The longest the stock program's definition may take. */
-#define DEFINE_MS 10000
+/* The largest block the host asks the stock receiver for; it takes less when
+ * its heap is short. */
+#define XF_STOCK_BLOCK 2048
 
-static int define_stock(struct xf *x) {
-    size_t n = strlen(mpu_xfer_stock_prog);
-    char *prog = malloc(n + 32);
+/* The longest a piece of the stock program may take: it only defines things,
+ * so a byte of it lost on the line must not leave us waiting for an end that
+ * never comes. */
+#define PIECE_MS 10000
+#define PIECE_WINDOW_MS 2000
+/* Tries per piece: a piece hit by a fault is refused by its SHA-256 (or fails
+ * to compile, or its paste stalls) and is sent again. */
+#define PIECE_TRIES 4
+
+/* Run prog (stage 0 or a wrapped piece) with short timeouts; its output in *out. */
+static int run_piece(struct xf *x, const char *prog, char **out) {
+    struct mpu_engine_opts keep = x->e->o;
+    if (x->e->o.run_ms < 0 || x->e->o.run_ms > PIECE_MS) {
+        x->e->o.run_ms = PIECE_MS;
+    }
+    if (x->e->o.window_ms > PIECE_WINDOW_MS) {
+        x->e->o.window_ms = PIECE_WINDOW_MS;
+    }
+    int r = mpu_xfer_run_capture(x->c, x->s, prog, out, NULL);
+    x->e->o = keep;
+    return r;
+}
+
+/* Send pieces p[0..n-1] as one program (n = 0: stage 0) until it runs. want: the
+ * output must hold it. @return MPU_OK, its output in *out when asked. */
+static int send_piece(struct xf *x, const enum mpu_stock_piece *p, size_t n, const char *want, char **out) {
+    char *prog = n ? mpu_xfer_stock_wrap(p, n, NULL) : strdup(mpu_xfer_stock_stage0);
     if (!prog) {
         return MPU_ERR_MEM;
     }
-    memcpy(prog, mpu_xfer_stock_prog, n);
-    strcpy(prog + n, "_mpu_f(0,0,0)\n");
-    char *out = NULL;
-    size_t len = 0;
-    /* Defining the program takes the board no time: a byte of it lost on the
-     * line must not leave us waiting for an end that never comes. */
-    int run_ms = x->e->o.run_ms;
-    if (run_ms < 0 || run_ms > DEFINE_MS) {
-        x->e->o.run_ms = DEFINE_MS;
-    }
-    int r = mpu_xfer_run_capture(x->c, x->s, prog, &out, &len);
-    x->e->o.run_ms = run_ms;
-    free(prog);
-    if (r == MPU_ERR_EXCEPTION) {
-        char keep[sizeof(x->c->detail)];
-        snprintf(keep, sizeof(keep), "%s", x->c->detail);
-        snprintf(x->c->detail, sizeof(x->c->detail), "%s: the board cannot run the transfer program: %.600s",
-            x->what, keep);
-        r = MPU_ERR_SUPP;
-    }
-    if (r == MPU_OK) {
-        const char *m = strstr(out, "MPUF ");
-        if (!m || !strchr("b6hp", m[5])) {
-            snprintf(x->c->detail, sizeof(x->c->detail), "%s: the transfer program said \"%.100s\"", x->what, out);
+    int r = MPU_ERR_PROTO;
+    for (int tries = 0; tries < PIECE_TRIES; tries++) {
+        char *o = NULL;
+        if (!x->e->in_raw && (r = mpu_engine_enter(x->e, 0)) != MPU_OK) {
+            if (r == MPU_ERR_LINK || r == MPU_ERR_INTR) {
+                break;
+            }
+            continue;
+        }
+        x->c->detail[0] = 0;
+        r = run_piece(x, prog, &o);
+        if (r == MPU_OK && (strstr(o, "MPUX") || (want && !strstr(o, want)))) {
+            snprintf(x->c->detail, sizeof(x->c->detail), "%s: a piece of the transfer program was damaged on the "
+                "line %d times", x->what, tries + 1);
             r = MPU_ERR_PROTO;
-        } else {
-            sess.wire = (enum xf_wire)m[5];
-            sess.defined = 1;
+        }
+        if (r == MPU_ERR_EXCEPTION) {
+            char keep[sizeof(x->c->detail)];
+            snprintf(keep, sizeof(keep), "%s", x->c->detail);
+            snprintf(x->c->detail, sizeof(x->c->detail), "%s: the board cannot run the transfer program: %.600s",
+                x->what, keep);
+            /* A board that lacks what the program needs says so again and again;
+             * a damaged piece fails differently each time. */
+            if (strstr(keep, "ImportError") || strstr(keep, "MemoryError") || strstr(keep, "AttributeError")) {
+                free(o);
+                r = MPU_ERR_SUPP;
+                break;
+            }
+            r = MPU_ERR_SUPP;
+        }
+        if (r == MPU_OK) {
+            if (out) {
+                *out = o;
+            } else {
+                free(o);
+            }
+            for (size_t i = 0; i < n; i++) {
+                sess.pieces |= 1u << p[i];
+            }
+            break;
+        }
+        free(o);
+        if (r == MPU_ERR_LINK || r == MPU_ERR_INTR || r == MPU_ERR_MEM) {
+            break;
+        }
+        x->c->naks++;
+    }
+    free(prog);
+    return r;
+}
+
+/* The pieces of the stock program this transfer needs (put or get), each sent
+ * once per session, in programs small enough to compile in a small heap:
+ * stage 0 with the probe; the wire, the CRC when the board has none, and the
+ * core's start; rb; f; then pu and pd, or ge and gd. */
+static int define_stock(struct xf *x, int put) {
+    int r;
+    if (!sess.defined) {
+        char *out = NULL;
+        sess.pieces = 0;
+        r = send_piece(x, NULL, 0, "MPUF ", &out);
+        if (r == MPU_OK) {
+            const char *m = strstr(out, "MPUF ");
+            if (!m[5] || !strchr("b6hp", m[5])) {
+                snprintf(x->c->detail, sizeof(x->c->detail), "%s: the transfer program said \"%.100s\"", x->what, out);
+                r = MPU_ERR_PROTO;
+            } else {
+                sess.wire = (enum xf_wire)m[5];
+                sess.crc = !strstr(m, " n");
+                sess.defined = 1;
+            }
+        }
+        free(out);
+        if (r != MPU_OK) {
+            return r;
         }
     }
-    free(out);
-    return r;
+    enum mpu_stock_piece first[3];
+    size_t nf = 0;
+    first[nf++] = sess.wire == XF_WIRE_BINARY ? MPU_STOCK_WIRE_BIN : sess.wire == XF_WIRE_BASE64 ? MPU_STOCK_WIRE_B64
+        : sess.wire == XF_WIRE_HEX ? MPU_STOCK_WIRE_HEX : MPU_STOCK_WIRE_PYHEX;
+    if (!sess.crc) {
+        first[nf++] = MPU_STOCK_CRC;
+    }
+    first[nf++] = MPU_STOCK_CORE_Y;
+    static const enum mpu_stock_piece rb = MPU_STOCK_CORE_RB, f = MPU_STOCK_CORE_F, pu = MPU_STOCK_PUT_A,
+        pd = MPU_STOCK_PUT_B, ge = MPU_STOCK_GET_A, gd = MPU_STOCK_GET_B;
+    const struct {
+        const enum mpu_stock_piece *p;
+        size_t n;
+    } need[] = { { first, nf }, { &rb, 1 }, { &f, 1 }, { put ? &pu : &ge, 1 }, { put ? &pd : &gd, 1 } };
+    for (size_t i = 0; i < sizeof(need) / sizeof(need[0]); i++) {
+        if (!(sess.pieces & 1u << need[i].p[0]) && (r = send_piece(x, need[i].p, need[i].n, NULL, NULL)) != MPU_OK) {
+            return r;
+        }
+    }
+    return MPU_OK;
+}
+
+/* A CAN instead of R\x01 (the stock program had no memory for its block
+ * buffer): its text (head: what was read of it already) into c->detail, our
+ * \x04, the program's end. @return MPU_ERR_PROTO or a link error. */
+static int start_refused(struct xf *x, const uint8_t *head, size_t n) {
+    char msg[300];
+    size_t k = 0;
+    int64_t end = xf_reply_deadline(x);
+    uint8_t b = 0;
+    for (size_t i = 0; i < n && head[i] != 0x04; i++) {
+        msg[k++] = (char)head[i];
+    }
+    int r = MPU_OK;
+    for (size_t i = 0; i < n; i++) {
+        b = head[i] == 0x04 ? 0x04 : b;
+    }
+    while (b != 0x04 && (r = xf_read_n(x, &b, 1, end)) == MPU_OK && b != 0x04) {
+        if (b != '\r' && b != '\n' && k + 1 < sizeof(msg)) {
+            msg[k++] = (char)b;
+        }
+    }
+    if (r != MPU_OK) {
+        return r;
+    }
+    msg[k] = 0;
+    snprintf(x->c->detail, sizeof(x->c->detail), "%s: the board says: %s", x->what, msg);
+    xf_explain(x->c->detail, sizeof(x->c->detail));
+    r = xf_write(x, (const uint8_t *)"\x04", 1);
+    if (r == MPU_OK) {
+        r = xf_finish(x);
+    }
+    return r == MPU_OK ? MPU_ERR_PROTO : r;
 }
 
 int xf_start(struct xf *x, struct mpu_cmd *c, struct mpu_session *s, const char *what) {
@@ -535,16 +659,14 @@ int xf_start(struct xf *x, struct mpu_cmd *c, struct mpu_session *s, const char 
         }
         sess.native = 0; /* refused: this board has no F after all */
     }
-    if (!sess.defined) {
-        r = define_stock(x);
-        if (r != MPU_OK) {
-            return r;
-        }
+    r = define_stock(x, !strcmp(what, "put"));
+    if (r != MPU_OK) {
+        return r;
     }
     x->wire = sess.wire;
     c->mode = x->wire == XF_WIRE_BINARY ? "stock" : x->wire == XF_WIRE_BASE64 ? "stock-base64" : "stock-hex";
     char call[64];
-    snprintf(call, sizeof(call), "_mpu_f(%d,%d,%d)\n", XF_BLOCK, MPU_PROTO_DEFAULT_BLOCKS_IN_FLIGHT,
+    snprintf(call, sizeof(call), "_mpu['f'](%d,%d,%d)\n", XF_STOCK_BLOCK, MPU_PROTO_DEFAULT_BLOCKS_IN_FLIGHT,
         MPU_PROTO_RX_TIMEOUT_MS);
     /* Progress is the file's, not the call's. */
     struct mpu_sink keep = e->sink;
@@ -568,6 +690,9 @@ int xf_start(struct xf *x, struct mpu_cmd *c, struct mpu_session *s, const char 
         }
     } else {
         r = xf_read_n(x, rec, 5, mpu_eng_after(e, e->o.answer_ms));
+    }
+    if (r == MPU_OK && rec[0] == MPU_PROTO_BLK_CAN) {
+        return start_refused(x, rec + 1, 4);
     }
     if (r != MPU_OK || rec[0] != 'R' || rec[1] != 1) {
         if (r == MPU_ERR_SUPP || r == MPU_ERR_LINK || r == MPU_ERR_INTR) {
@@ -597,7 +722,8 @@ int mpu_xfer_end(struct mpu_cmd *c, struct mpu_session *s) {
         return MPU_OK;
     }
     sess.defined = 0;
-    return mpu_xfer_run_capture(c, s, "del _mpu_f\n", NULL, NULL);
+    sess.pieces = 0;
+    return mpu_xfer_run_capture(c, s, "del _mpu,_mpu_x\n", NULL, NULL);
 }
 
 int xf_on_can(struct xf *x) {

@@ -42,7 +42,13 @@ static int read_block(struct xf *x, uint8_t *blk, unsigned seq, size_t *len) {
         return r;
     }
     if (blk[0] == MPU_PROTO_BLK_CAN) {
-        return xf_on_can(x);
+        /* After the reply record the board discards input until it is quiet
+         * (B.5 get, 4): no \x04, which would reach the raw REPL as a soft reset. */
+        r = xf_read_can(x);
+        if (r == MPU_OK) {
+            r = xf_finish(x);
+        }
+        return r == MPU_OK ? MPU_ERR_PROTO : r;
     }
     if (blk[0] == 0x04 && !x->native && x->wire == XF_WIRE_BINARY) {
         return xf_program_died(x);
