@@ -169,6 +169,19 @@ static void parse_info(const char *text, struct mpu_board_info *in) {
     }
 }
 
+/* The longest a program of ours that takes the board no time may run: a byte of
+ * its end lost on the line must make a failure, not a wait without end. */
+#define QUICK_MS 10000
+
+/* Limit the engine's run time to QUICK_MS: @return the limit to restore. */
+static int quick(struct mpu_engine *e) {
+    int keep = e->o.run_ms;
+    if (keep < 0 || keep > QUICK_MS) {
+        e->o.run_ms = QUICK_MS;
+    }
+    return keep;
+}
+
 /* Facts about a board in the raw REPL; program output is captured and stays in
  * c->out->cap. extra: Python source defining _mpu_p(p), run in the same exec. */
 static int board_facts(struct mpu_cmd *c, struct mpu_engine *e, struct mpu_board_info *info, const char *extra) {
@@ -192,7 +205,9 @@ static int board_facts(struct mpu_cmd *c, struct mpu_engine *e, struct mpu_board
     if (c->out->cap) {
         c->out->cap[0] = 0;
     }
+    int keep = quick(e);
     int r = mpu_engine_exec(e, (const uint8_t *)code, strlen(code));
+    e->o.run_ms = keep;
     free(code);
     c->out->capture = was;
     if (r == MPU_ERR_EXCEPTION) {
@@ -456,7 +471,9 @@ static int mpy_put(struct mpu_cmd *c, struct mpu_session *s, const char *target,
     int r = mpu_xfer_put_file(c, s, tmp, target, MPU_XFER_NO_RESUME);
     unlink(tmp);
     if (r == MPU_OK || s->eng.in_raw) {
+        int keep = quick(&s->eng);
         int e = mpu_xfer_end(c, s);
+        s->eng.o.run_ms = keep;
         r = r == MPU_OK ? e : r;
     }
     return r;
@@ -466,6 +483,7 @@ static int mpy_put(struct mpu_cmd *c, struct mpu_session *s, const char *target,
 static int mpy_repr(struct mpu_cmd *c, struct mpu_session *s, const char *path, const uint8_t *mpy, size_t len) {
     char chunk[REPR_CHUNK * 4 + 4200];
     char *out = NULL;
+    int keep = quick(&s->eng);
     snprintf(chunk, sizeof(chunk), "_mpu_w=open(%s,'wb').write\n", path);
     int r = mpu_xfer_run_capture(c, s, chunk, NULL, NULL);
     for (size_t off = 0; r == MPU_OK && off < len; off += REPR_CHUNK) {
@@ -484,6 +502,7 @@ static int mpy_repr(struct mpu_cmd *c, struct mpu_session *s, const char *path, 
             path);
         r = mpu_xfer_run_capture(c, s, chunk, &out, NULL);
     }
+    s->eng.o.run_ms = keep;
     if (r == MPU_ERR_EXCEPTION) {
         char keep[sizeof(c->detail)];
         snprintf(keep, sizeof(keep), "%s", c->detail);
