@@ -79,16 +79,17 @@ static const char crc_py[] =
 /* The core, in pieces small enough to compile in a small heap: y, the resync
  * hunt, and su, the set-up (the block size the heap allows, Ctrl-C off, the
  * receive timeout); rb, a block in (B.2 with a 200 ms gap inside a block, an X
- * block whatever its sequence number, a \x03 at a block start). */
+ * block whatever its sequence number, a \x03 at a block start, where a \r is
+ * skipped: the raw REPL entry's \r\x03\x03 stops a transfer). */
 static const char core_y[] =
-    "import os\n"
+    "import os,time\n"
     "from hashlib import sha256 as H\n"
     "R=b'\\xa5\\x5a\\xa5\\x5aSYNC';L=int.from_bytes;P=O=Q=G=m=0\n"
     "def y():\n"
-    " s=b'';n=0\n"
+    " s=b'';n=0;t=time.ticks_ms()\n"
     " while s!=R:\n"
     "  g(0,1);s=(s+bytes(m[0:1]))[-8:];n+=1\n"
-    "  if n>20*B+99:raise OSError('no resync')\n"
+    "  if n>20*B+99 or time.ticks_diff(time.ticks_ms(),t)>T:raise OSError('no resync')\n"
     "def su(b,t):\n"
     " global B,T,m,q,P\n"
     " B=b;T=t;gc.collect()\n"
@@ -114,6 +115,7 @@ static const char core_rb[] =
     " while 1:\n"
     "  g(0,1)\n"
     "  if m[0]==3:raise KeyboardInterrupt\n"
+    "  if m[0]==13:continue\n"
     "  if m[0]==165:\n"
     "   try:\n"
     "    g(1,5,200);l=m[3]|m[4]<<8\n"
