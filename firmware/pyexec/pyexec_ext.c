@@ -307,7 +307,10 @@ static void pyexec_blk_close(void *data) {
 
 // After a CAN: discards input up to the host's Ctrl-D or Ctrl-C, or one
 // timeout of silence.  Blocks the host still had in flight are skipped
-// whole, so a 0x04 in their payload does not end the discard early.
+// whole, so a 0x04 in their payload does not end the discard early.  A
+// pause of MICROPY_PYEXEC_BLK_GAP_MS ends a skip: what looked like a
+// header was not one (a 0xa5 inside a block whose start was consumed
+// before), and the host's Ctrl-C or session break must not be skipped.
 static void pyexec_blk_drain(size_t max_len) {
     for (;;) {
         int c = pyexec_rx_timed();
@@ -318,20 +321,18 @@ static void pyexec_blk_drain(size_t max_len) {
             continue;
         }
         byte hdr[4];
-        for (size_t i = 0; i < 4; i++) {
-            if ((c = pyexec_rx_timed()) < 0) {
-                return;
-            }
-            hdr[i] = c;
+        size_t i = 0;
+        while (i < 4 && (c = pyexec_blk_rx_gap()) >= 0) {
+            hdr[i++] = c;
+        }
+        if (i < 4) {
+            continue;
         }
         size_t n = hdr[2] | hdr[3] << 8;
         if (!pyexec_blk_type_ok(hdr[0]) || n > max_len) {
             continue;
         }
-        for (n += MPU_PROTO_BLK_TRAILER_LEN; n; n--) {
-            if (pyexec_rx_timed() < 0) {
-                return;
-            }
+        for (n += MPU_PROTO_BLK_TRAILER_LEN; n && pyexec_blk_rx_gap() >= 0; n--) {
         }
     }
 }
