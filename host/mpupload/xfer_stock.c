@@ -82,14 +82,18 @@ static const char crc_py[] =
  * block whatever its sequence number, a \x03 at a block start, where a \r is
  * skipped: the raw REPL entry's \r\x03\x03 stops a transfer). */
 static const char core_y[] =
-    "import os,time\n"
+    "import os\n"
     "from hashlib import sha256 as H\n"
+    "try:\n"
+    " from time import ticks_ms as M,ticks_diff as J\n"
+    "except ImportError:\n"
+    " M=0\n"
     "R=b'\\xa5\\x5a\\xa5\\x5aSYNC';L=int.from_bytes;P=O=Q=G=m=0\n"
     "def y():\n"
-    " s=b'';n=0;t=time.ticks_ms()\n"
+    " s=b'';n=0;t=M and M()\n"
     " while s!=R:\n"
     "  g(0,1);s=(s+bytes(m[0:1]))[-8:];n+=1\n"
-    "  if n>20*B+99 or time.ticks_diff(time.ticks_ms(),t)>T:raise OSError('no resync')\n"
+    "  if n>20*B+99 or M and J(M(),t)>T:raise OSError('no resync')\n"
     "def su(b,t):\n"
     " global B,T,m,q,P\n"
     " B=b;T=t;gc.collect()\n"
