@@ -16,10 +16,12 @@ import hashlib
 import os
 import re
 import select
+import struct
 import subprocess
 import sys
 import time
 import tty
+import zlib
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BUILD = os.path.join(ROOT, "build")
@@ -79,6 +81,23 @@ def exec1(link, what):
     return secs
 
 
+def raw_io(link, writes, wait=0.3):
+    """Write each chunk of WRITES with WAIT s between, return all read."""
+    fd = os.open(link, os.O_RDWR | os.O_NOCTTY)
+    got = b""
+    try:
+        tty.setraw(fd)
+        for w in writes:
+            os.write(fd, w)
+            end = time.monotonic() + wait
+            while time.monotonic() < end:
+                if select.select([fd], [], [], 0.02)[0]:
+                    got += os.read(fd, 4096)
+    finally:
+        os.close(fd)
+    return got
+
+
 # The baseline: an exec on an idle board.
 idle = min(exec1(sim, "idle") for _ in range(3))
 print("idle exec: %.2f s; receive timeout %.0f s" % (idle, RX_S))
@@ -125,24 +144,27 @@ if rc != 0 or out.split()[0].decode() != hashlib.sha256(data).hexdigest():
     fail("the file after the cut puts: exit %d %r" % (rc, out[:100]))
 
 
+
+def block(kind, seq, payload):
+    body = bytes([kind, seq]) + struct.pack("<H", len(payload)) + payload
+    return b"\xa5" + body + struct.pack("<I", zlib.crc32(body))
+
+
+# After a CAN the board discards input, skipping whole blocks still in
+# flight; a 0xa5 'D' with a length of 1024 that is no block (its start was
+# lost) must not make it skip the host's Ctrl-C and session breaks.
+req = b"P\x00" + struct.pack("<I", 100) + b"/stale.bin"
+got = raw_io(sim, [b"\r\x03\x03\r\x01", b"\x05F\x01", block(ord("D"), 0, req),
+                   block(ord("D"), 1, struct.pack("<I", 5)), b"\xa5D\x02\x00\x04" + b"\x00" * 40])
+if b"\x18ValueError: bad start offset" not in got:
+    fail("stale header: no CAN for a bad start offset: %r" % got[-120:])
+secs = exec1(sim, "stale block header after a CAN")
+print("%-36s recovery %.2f s, %4.1f x an idle exec, %.3f of the receive timeout"
+      % ("stale block header after a CAN", secs, secs / idle, secs / RX_S))
+if secs > MAX_SHARE * RX_S:
+    fail("stale block header after a CAN: recovery took %.2f s" % secs)
+
 # Stock board: the break's bytes run nothing at the friendly or raw REPL.
-def raw_io(link, writes, wait=0.3):
-    """Write each chunk of WRITES with WAIT s between, return all read."""
-    fd = os.open(link, os.O_RDWR | os.O_NOCTTY)
-    got = b""
-    try:
-        tty.setraw(fd)
-        for w in writes:
-            os.write(fd, w)
-            end = time.monotonic() + wait
-            while time.monotonic() < end:
-                if select.select([fd], [], [], 0.02)[0]:
-                    got += os.read(fd, 4096)
-    finally:
-        os.close(fd)
-    return got
-
-
 got = raw_io(up, [b"\r\x02", b"\x03", BREAK, b"\r"])
 if b"Error" in got or b"Traceback" in got:
     fail("friendly REPL: the break ran something: %r" % got)
