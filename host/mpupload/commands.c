@@ -117,6 +117,25 @@ static const char INFO_CODE[] =
     " for v in s.encode():c=(c*31+v)&0xffffff\n"
     " print(s);print('check',c)\n";
 
+/* The same, only what run --mpy needs of it: a shorter paste, less to damage. */
+static const char MPY_INFO_CODE[] =
+    "def _mpu_info(x):\n"
+    " import sys\n"
+    " o=[]\n"
+    " def p(*a):o.append(' '.join(str(v) for v in a))\n"
+    " p('mpy',getattr(sys.implementation,'_mpy',0))\n"
+    " m=sys.maxsize;b=0\n"
+    " while m:\n"
+    "  m>>=1;b+=1\n"
+    " p('intbits',b)\n"
+    " x(p)\n"
+    " s='\\n'.join(o);c=0\n"
+    " for v in s.encode():c=(c*31+v)&0xffffff\n"
+    " print(s);print('check',c)\n";
+
+/* Attempts at the facts when their program or answer arrives damaged. */
+#define FACTS_TRIES 3
+
 /* The checksum of INFO_CODE's answer, '\r' left out (a board's stdout may add it). */
 static int info_checked(const char *text) {
     const char *end = strstr(text, "\ncheck ");
@@ -183,7 +202,8 @@ static int quick(struct mpu_engine *e) {
 }
 
 /* Facts about a board in the raw REPL; program output is captured and stays in
- * c->out->cap. extra: Python source defining _mpu_p(p), run in the same exec. */
+ * c->out->cap. extra: Python source defining _mpu_p(p), run in the same exec
+ * after the few facts run --mpy needs (MPY_INFO_CODE); else INFO_CODE. */
 static int board_facts(struct mpu_cmd *c, struct mpu_engine *e, struct mpu_board_info *info, const char *extra) {
     memset(info, 0, sizeof(*info));
     info->fs_size = info->fs_free = -1;
@@ -197,30 +217,40 @@ static int board_facts(struct mpu_cmd *c, struct mpu_engine *e, struct mpu_board
     if (!code) {
         return MPU_ERR_MEM;
     }
-    snprintf(code, len, "%s%s_mpu_info(%s)\ndel _mpu_info%s\n", INFO_CODE, extra ? extra : "",
-        extra ? "_mpu_p" : "0", extra ? ",_mpu_p" : "");
+    snprintf(code, len, "%s%s_mpu_info(%s)\ndel _mpu_info%s\n", extra ? MPY_INFO_CODE : INFO_CODE,
+        extra ? extra : "", extra ? "_mpu_p" : "0", extra ? ",_mpu_p" : "");
     int was = c->out->capture;
-    c->out->capture = 1;
-    c->out->cap_len = 0;
-    if (c->out->cap) {
-        c->out->cap[0] = 0;
+    int r = MPU_OK;
+    /* A program damaged into a SyntaxError ran nothing, a damaged answer changed
+     * nothing: ask again while the board is back at its prompt. */
+    for (int i = 0; i < FACTS_TRIES; i++) {
+        c->out->capture = 1;
+        c->out->cap_len = 0;
+        if (c->out->cap) {
+            c->out->cap[0] = 0;
+        }
+        int keep = quick(e);
+        r = mpu_engine_exec(e, (const uint8_t *)code, strlen(code));
+        e->o.run_ms = keep;
+        c->out->capture = was;
+        if (r == MPU_ERR_EXCEPTION) {
+            snprintf(c->detail, sizeof(c->detail), "the board failed to describe itself");
+            r = MPU_ERR_PROTO;
+        } else if (r == MPU_OK && !info_checked(c->out->cap ? c->out->cap : "")) {
+            /* Not the board's facts (the .mpy version among them): a transfer error, not mpy-cross's. */
+            snprintf(c->detail, sizeof(c->detail), "the board's description of itself (.mpy version, "
+                "sys.implementation) arrived damaged or cut short: the line loses or changes bytes");
+            r = MPU_ERR_PROTO;
+        } else {
+            break;
+        }
+        if (!e->in_raw) {
+            break;
+        }
     }
-    int keep = quick(e);
-    int r = mpu_engine_exec(e, (const uint8_t *)code, strlen(code));
-    e->o.run_ms = keep;
     free(code);
-    c->out->capture = was;
-    if (r == MPU_ERR_EXCEPTION) {
-        snprintf(c->detail, sizeof(c->detail), "the board failed to describe itself");
-        return MPU_ERR_PROTO;
-    }
-    if (r == MPU_OK && !info_checked(c->out->cap ? c->out->cap : "")) {
-        /* Not the board's facts (the .mpy version among them): a transfer error, not mpy-cross's. */
-        snprintf(c->detail, sizeof(c->detail), "the board's description of itself (.mpy version, "
-            "sys.implementation) arrived damaged or cut short: the line loses or changes bytes");
-        return MPU_ERR_PROTO;
-    }
     if (r == MPU_OK) {
+        c->detail[0] = 0;
         parse_info(c->out->cap, info);
     }
     return r;

@@ -11,7 +11,7 @@ import os, re, select, sys, tty
 mode, board_link, new_link = sys.argv[1:4]
 # Host to board: what to change, and into what.
 UP = {"nosha": (b"from hashlib import sha256;", b"from hashlib import sha25X;"),
-      "nompy": (b"getattr(i,'_mpy',0)", b"getattr(i,'_mpX',0)")}
+      "nompy": (b"'_mpy'", b"'_mpX'")}
 if mode not in ("facts", "check", "nosha", "nompy"):
     sys.exit("mpyrun-relay.py: unknown mode %s" % mode)
 armed = [False]  # the facts' program went up, their answer is not changed yet
@@ -21,16 +21,17 @@ def down(b):
     """Board to host: (bytes to pass, bytes held)."""
     if not armed[0] or mode in UP:
         return b, b""
+    # A line starts after \n, or the raw REPL's OK, or raw-paste's \x04.
     if mode == "facts":
-        b, n = re.subn(rb"\nmpy \d+(\r?\n)", rb"\nmpy 5\1", b)
-        part = rb"(\n(m(p(y( \d*\r?)?)?)?)?)?"
+        b, n = re.subn(rb"(?<=[\nK\x04])mpy \d+(?=\r?\n)", b"mpy 5", b)
+        part = rb"([\nK\x04](m(p(y( \d*\r?)?)?)?)?)?"
     else:
         b, n = re.subn(rb"\ncheck \d+\r?\n", b"\n", b)
-        part = rb"(\n(c(h(e(c(k( \d*\r?)?)?)?)?)?)?)?"
+        part = rb"([\nK\x04](c(h(e(c(k( \d*\r?)?)?)?)?)?)?)?"
     if n:
         armed[0] = False
         return b, b""
-    i = b.rfind(b"\n")
+    i = max(b.rfind(b"\n"), b.rfind(b"K"), b.rfind(b"\x04"))
     if i >= 0 and re.fullmatch(part, b[i:]):
         return b[:i], b[i:]
     return b, b""
