@@ -464,7 +464,7 @@ void xf_free(struct xf *x) {
 #define PIECE_WINDOW_MS 2000
 /* Tries per piece: a piece hit by a fault is refused by its SHA-256 (or fails
  * to compile, or its paste stalls) and is sent again. */
-#define PIECE_TRIES 4
+#define PIECE_TRIES 6
 
 /* Run prog (stage 0 or a wrapped piece) with short timeouts; its output in *out. */
 static int run_piece(struct xf *x, const char *prog, char **out) {
@@ -508,14 +508,15 @@ static int send_piece(struct xf *x, const enum mpu_stock_piece *p, size_t n, con
             snprintf(keep, sizeof(keep), "%s", x->c->detail);
             snprintf(x->c->detail, sizeof(x->c->detail), "%s: the board cannot run the transfer program: %.600s",
                 x->what, keep);
-            /* A board that lacks what the program needs says so again and again;
-             * a damaged piece fails differently each time. */
-            if (strstr(keep, "ImportError") || strstr(keep, "MemoryError") || strstr(keep, "AttributeError")) {
+            /* A board that lacks what a piece needs says so again and again; a
+             * damaged paste fails differently each time, and so does stage 0,
+             * whose text is not checked. */
+            if (n && (strstr(keep, "ImportError") || strstr(keep, "MemoryError") || strstr(keep, "AttributeError"))) {
                 free(o);
                 r = MPU_ERR_SUPP;
                 break;
             }
-            r = MPU_ERR_SUPP;
+            r = MPU_ERR_PROTO;
         }
         if (r == MPU_OK) {
             if (out) {
@@ -532,6 +533,9 @@ static int send_piece(struct xf *x, const enum mpu_stock_piece *p, size_t n, con
         if (r == MPU_ERR_LINK || r == MPU_ERR_INTR || r == MPU_ERR_MEM) {
             break;
         }
+        /* A fault may have left the board anywhere (in a paste, or reading the
+         * rest of a program): Ctrl-C and the raw REPL again before the next try. */
+        x->e->in_raw = 0;
         x->c->naks++;
     }
     free(prog);
@@ -542,7 +546,7 @@ static int send_piece(struct xf *x, const enum mpu_stock_piece *p, size_t n, con
  * once per session, in programs small enough to compile in a small heap:
  * stage 0 with the probe; the wire, the CRC when the board has none, and the
  * core's start; rb; f; then pu and pd, or ge and gd. */
-static int define_stock(struct xf *x, int put) {
+static int define_once(struct xf *x, int put) {
     int r;
     if (!sess.defined) {
         char *out = NULL;
@@ -584,6 +588,18 @@ static int define_stock(struct xf *x, int put) {
         }
     }
     return MPU_OK;
+}
+
+/* define_once, and once more from stage 0 when a piece keeps failing: stage 0
+ * is not checked, and a fault in it (in _mpu_x) fails every piece after it. */
+static int define_stock(struct xf *x, int put) {
+    int r = define_once(x, put);
+    if (r == MPU_ERR_PROTO || r == MPU_ERR_TIMEOUT) {
+        sess.defined = 0;
+        x->e->in_raw = 0;
+        r = define_once(x, put);
+    }
+    return r;
 }
 
 /* A CAN instead of R\x01 (the stock program had no memory for its block
