@@ -408,13 +408,15 @@ int mpu_cmd_repl(struct mpu_cmd *c, int quiet) {
  * travels by the B.5 put (SHA-256 verified, renamed into place whole) when the
  * board has hashlib.sha256, which the stock receiver needs. A board without it
  * gets the bytes unchecked, as escaped bytes literals in raw-paste commands,
- * only the size checked (mode "mpy-file-repr"). Files _mpu_run*.mpy (and .part)
- * that a run cut short left behind go first, in the exec that reads the facts. */
+ * only the size checked (mode "mpy-file-repr"). Files _mpu_run* that a run cut
+ * short left behind go first, in the exec that reads the facts. */
 #define MPY_STEM "_mpu_run"
 #define REPR_CHUNK 1024
 
-/* _mpu_p(p), run with the board's facts: stale files removed; can a file be made
- * here (%s%s twice: the new file's name); the current directory; hashlib.sha256. */
+/* _mpu_p(p), run with the board's facts: stale files removed (any name of the
+ * stem: a name damaged on the line too); can a file be made here (%s: the new
+ * module, its name written once, so that damage cannot make one file and
+ * remove another); the current directory; hashlib.sha256. */
 static const char MPY_PREP[] =
     "def _mpu_p(p):\n"
     " import os\n"
@@ -427,13 +429,14 @@ static const char MPY_PREP[] =
     " except Exception:\n"
     "  l=[]\n"
     " for e in l:\n"
-    "  if e.startswith('" MPY_STEM "') and (e.endswith('.mpy') or e.endswith('.mpy.part')):\n"
+    "  if e.startswith('" MPY_STEM "'):\n"
     "   try:\n"
     "    os.remove(e)\n"
     "   except OSError:\n"
     "    pass\n"
+    " n='%s.mpy'\n"
     " try:\n"
-    "  open('%s%s','wb').close();os.remove('%s%s')\n"
+    "  open(n,'wb').close();os.remove(n)\n"
     " except OSError as e:\n"
     "  p('nofs',e);return\n"
     " try:\n"
@@ -610,7 +613,7 @@ int mpu_cmd_run_mpy(struct mpu_cmd *c, const char *path) {
     char mod[64], prep[sizeof(MPY_PREP) + 160];
     snprintf(mod, sizeof(mod), MPY_STEM "_%04lx%04lx", (unsigned long)getpid() & 0xffff,
         (unsigned long)mpu_now_ms() & 0xffff);
-    snprintf(prep, sizeof(prep), MPY_PREP, mod, ".mpy", mod, ".mpy");
+    snprintf(prep, sizeof(prep), MPY_PREP, mod);
     struct mpu_board_info in;
     r = board_facts(c, &s.eng, &in, have_mpy_ext ? NULL : prep);
     if (r != MPU_OK) {
