@@ -16,7 +16,7 @@ const char mpu_xfer_stock_stage0[] =
     "_mpu={}\n"
     "def _mpu_x(s,c):\n"
     " from hashlib import sha256\n"
-    " if sha256(s).digest()[:4]!=c:print('MPUX');return\n"
+    " if int.from_bytes(sha256(s).digest()[:4],'big')!=c:print('MPUX');return\n"
     " import gc;gc.collect();exec(s,_mpu)\n"
     "exec(\"\"\"import sys,gc\n"
     "try:\n"
@@ -322,7 +322,7 @@ char *mpu_xfer_stock_wrap(const enum mpu_stock_piece *p, size_t np, const char *
     mpu_sha256_init(&h);
     mpu_sha256_update(&h, (const uint8_t *)src, n);
     mpu_sha256_final(&h, sum);
-    sprintf(o + k, "''',b'\\x%02x\\x%02x\\x%02x\\x%02x')\n", sum[0], sum[1], sum[2], sum[3]);
+    sprintf(o + k, "''',%lu)\n", (unsigned long)sum[0] << 24 | (unsigned long)sum[1] << 16 | sum[2] << 8 | sum[3]);
     free(src);
     return o;
 }
