@@ -25,7 +25,7 @@ Prints the table, writes DIR/soak.md and DIR/<stream>.jsonl. Exit status: 0
 when no row has a hang, a bad exit status, an unrecovered board or a
 recovery over 2 s (--no-timing: not checked) and no checked row has a
 corruption or a leftover; 1 otherwise; 2 usage. Rows of unchecked modes
-(plain source, the stock .mpy file) are labelled "known gap".
+(plain source, the stock .mpy file on a board without hashlib) are labelled "known gap".
 """
 import argparse
 import concurrent.futures
@@ -56,11 +56,12 @@ CLEAN_TIMEOUT = 10.0  # a clean-link command past this: the board is dead
 RECOVERY_GIVEUP = 30.0  # seconds of asking before the board is restarted
 STALL_MS = 200
 # Run modes (mpupload --json "mode") that carry no integrity check: plain
-# source (raw-paste, raw REPL, streamed execution B.3) and, on stock boards,
-# the .mpy written raw to a file. Any other mode (the CRC-checked .mpy
-# blocks B.4, checked streamed execution B.6) is checked.
+# source (raw-paste, raw REPL, streamed execution B.3) and, on stock boards
+# without hashlib, the .mpy written as a repr with only its size checked. Any
+# other mode (the CRC-checked .mpy blocks B.4, checked streamed execution B.6,
+# the stock .mpy file put through B.5) is checked.
 UNCHECKED_MODES = {"raw-paste": "source", "raw": "source", "stream": "source",
-                   "mpy-file": "raw .mpy file"}
+                   "mpy-file-repr": "raw .mpy file (board without hashlib)"}
 PUT_TARGET = "soak.bin"
 RESULT = "soak.res"
 
