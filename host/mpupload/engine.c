@@ -271,6 +271,30 @@ static int enter_once(struct mpu_engine *e, int *breaks, int64_t break_end) {
     return MPU_OK;
 }
 
+/* After a session break, a slow board may still owe banners for the Ctrl-A
+ * sent before it: let them come now, while nothing else is asked. Those that
+ * come later still are skipped by mpu_eng_negotiate(). */
+static int drain_late_banners(struct mpu_engine *e) {
+    size_t plen = sizeof(BANNER) - 1, got = 0;
+    for (;;) {
+        uint8_t c;
+        int r = mpu_eng_rd(e, &c, 1, mpu_eng_after(e, MPU_PROTO_BREAK_GAP_MS), 0);
+        if (r == 0) {
+            return MPU_OK;
+        }
+        if (r < 0) {
+            return mpu_eng_fail(e, r, "the link failed while entering the raw REPL");
+        }
+        got = c == (uint8_t)BANNER[got] ? got + 1 : c == (uint8_t)BANNER[0];
+        if (got == plen) {
+            got = 0;
+            if (e->late_banners > 0) {
+                e->late_banners--;
+            }
+        }
+    }
+}
+
 int mpu_engine_enter(struct mpu_engine *e, int soft_reset) {
     e->in_raw = 0;
     e->detail[0] = 0;
@@ -285,6 +309,10 @@ int mpu_engine_enter(struct mpu_engine *e, int soft_reset) {
         if (r != MPU_ERR_TIMEOUT && r != MPU_ERR_PROTO) {
             break;
         }
+    }
+    e->late_banners = MPU_PROTO_BREAK_MAX - breaks;
+    if (r == MPU_OK && e->late_banners > 0) {
+        r = drain_late_banners(e);
     }
     if (r != MPU_OK) {
         return r;
@@ -357,6 +385,23 @@ int mpu_eng_negotiate(struct mpu_engine *e, char letter) {
     uint8_t hdr[2];
     int64_t deadline = mpu_eng_after(e, e->o.answer_ms);
     r = mpu_eng_read_n(e, hdr, 2, deadline, "answer to the raw-paste request");
+    /* A banner owed since a session break comes before the answer: skip it.
+     * An old firmware's answer is a banner too (the request's letters go into
+     * its line, Ctrl-A restarts it), so a skipped banner with nothing after it
+     * was that answer. */
+    while (r >= 0 && e->late_banners > 0 && hdr[0] == (uint8_t)BANNER[0] && hdr[1] == (uint8_t)BANNER[1]) {
+        e->late_banners--;
+        if ((r = mpu_eng_wait_for(e, MPU_PROTO_OLD_RAW_TAIL, deadline)) < 0) {
+            break;
+        }
+        if ((r = mpu_eng_rd(e, hdr, 1, deadline, 0)) == 0) {
+            e->raw_paste = 0;
+            return 0;
+        }
+        if (r > 0) {
+            r = mpu_eng_read_n(e, hdr + 1, 1, deadline, "answer to the raw-paste request");
+        }
+    }
     if (r < 0) {
         return r;
     }

@@ -79,6 +79,7 @@ struct mpu_engine {
     int board_abort;       /**< the board ended a raw-paste early (\x04) */
     size_t tb_len;         /**< traceback bytes of the last exec */
     size_t resent;         /**< blocks sent again after a NAK by the last exec (B.6) */
+    int late_banners;      /**< raw REPL banners that may still come after a session break */
     int caps_len;          /**< -1 not asked yet, 0 none, else the record length */
     uint8_t caps[16];      /**< the capability record (B.1) */
     int no_follow;         /**< exec returns once the code is sent (e.g. machine.reset()) */
