@@ -137,11 +137,11 @@ static void pyexec_checked_next(pyexec_checked_t *ck) {
             ok = pyexec_checked_read(hdr, 4);
             if (!ok) {
                 tail = 0;
-            } else if (memcmp(hdr, MPU_PROTO_RESYNC + 1, 4) == 0) {
+            } else if (memcmp(hdr, &MPU_PROTO_RESYNC[1], 4) == 0) {
                 // A RESYNC between blocks (the host answered a repeated
                 // NAK twice): skip it.
                 ok = pyexec_checked_read(hdr + 4, 3);
-                if (ok && memcmp(hdr + 4, MPU_PROTO_RESYNC + 5, 3) == 0) {
+                if (ok && memcmp(hdr + 4, &MPU_PROTO_RESYNC[5], 3) == 0) {
                     continue;
                 }
                 ok = false;

@@ -231,13 +231,13 @@ static void pyexec_blk_next(pyexec_blk_t *blk) {
             ok = (c = pyexec_blk_rx_gap()) >= 0;
             hdr[i] = c;
         }
-        if (ok && memcmp(hdr, MPU_PROTO_RESYNC + 1, 4) == 0) {
+        if (ok && memcmp(hdr, &MPU_PROTO_RESYNC[1], 4) == 0) {
             // A RESYNC where a block would start (a session break): skip it.
             for (size_t i = 4; ok && i < MPU_PROTO_RESYNC_LEN - 1; i++) {
                 ok = (c = pyexec_blk_rx_gap()) >= 0;
                 hdr[i] = c;
             }
-            if (ok && memcmp(hdr + 4, MPU_PROTO_RESYNC + 5, 3) == 0) {
+            if (ok && memcmp(hdr + 4, &MPU_PROTO_RESYNC[5], 3) == 0) {
                 continue;
             }
             ok = false;
