@@ -25,7 +25,8 @@ struct mpu_cmd {
     size_t bytes_sent, total;
     size_t naks;                /**< blocks re-sent after a bad CRC (put, get, run) */
     int64_t elapsed_ms;
-    const char *mode;           /**< "raw-paste", "raw", "stream", "stream-checked", "mpy-stream", "mpy-file" */
+    const char *mode;           /**< "raw-paste", "raw", "stream", "stream-checked", "mpy-stream", "mpy-file",
+                                     "mpy-file-repr" */
     char port_used[256];
     char detail[800];
 };
