@@ -3,6 +3,7 @@
 import sys
 
 sys.dont_write_bytecode = True  # nothing written next to the tests
+import os
 import time
 
 sys.path.insert(0, __import__("os").path.dirname(__file__))
@@ -11,6 +12,10 @@ from wire import Wire  # noqa: E402
 port, case = sys.argv[1], sys.argv[2]
 w = Wire(port, timeout=30)
 RAW = b"raw REPL; CTRL-B to exit\r\n>"
+# Heap still held after a discarded 20 KB input: a few blocks the GC finds
+# through stale stack words. An ASan board's frames hold more of them (about
+# 4 KB seen), still far below the input.
+KEPT = 8192 if "asan" in os.path.basename(os.environ.get("SIM_BOARD", "")) else 2048
 
 
 def run(src):
@@ -44,7 +49,7 @@ if case == "ctrlc":
     out, err = run(b"print(vv if 'vv' in globals() else 'gone')")
     assert out == b"gone\r\n" and not err, (out, err)
     after = heap()
-    assert after - base < 2048, ("raw REPL heap kept", base, after)
+    assert after - base < KEPT, ("raw REPL heap kept", base, after)
     # Raw-paste: Ctrl-C mid-stream reports KeyboardInterrupt, nothing ran.
     win = w.paste()
     end = w.paste_send(big(2000), win, end=b"\x03")
@@ -52,7 +57,7 @@ if case == "ctrlc":
     out, err = run(b"print('vv' in globals())")
     assert out == b"False\r\n", out
     after = heap()
-    assert after - base < 2048, ("raw-paste heap kept", base, after)
+    assert after - base < KEPT, ("raw-paste heap kept", base, after)
     print("ctrlc ok", base, after)
 elif case == "stall":
     # A host that stops mid-stream: device abort after the timeout, then the
@@ -87,7 +92,7 @@ elif case == "memory":
         out, err = run(b"print(6 * 7)")
         assert out == b"42\r\n", (mode, out, err)
     after = heap()
-    assert after - base < 2048, ("heap kept", base, after)
+    assert after - base < KEPT, ("heap kept", base, after)
     print("memory ok")
 elif case == "window":
     # Bytes beyond the window: the port drops them, the upload fails with an
