@@ -373,7 +373,13 @@ static void fz_flash_mount(void) {
 
 // The board.
 
+// A board's start-up code clears its RAM, so no state of the core outlives a
+// reset, nor an input: the harness leaves a run by longjmp, past the
+// nlr_push_jump_callback() of mp_parse when the board waited for input inside
+// a streamed compile (pyexec_stream.c), and that node, left on a dead stack
+// frame, would free a stale lexer at the next input's first exception.
 static void fz_power_on(void) {
+    memset(&mp_state_ctx, 0, sizeof(mp_state_ctx));
     mp_stack_ctrl_init();
     mp_stack_set_limit(256 * 1024);
     gc_init(fz_heap, fz_heap + sizeof(fz_heap));
