@@ -550,6 +550,81 @@ static int mpy_repr(struct mpu_cmd *c, struct mpu_session *s, const char *path, 
     return r;
 }
 
+/* _mpu_r(n,m), after the run: file n removed, module m forgotten, and the
+ * answer checked as the facts are (a removal damaged on the line could leave
+ * the file, or name another one). */
+static const char MPY_REMOVE[] =
+    "def _mpu_r(n,m):\n"
+    " import os,sys\n"
+    " sys.modules.pop(m,None)\n"
+    " try:\n"
+    "  os.remove(n)\n"
+    " except OSError:\n"
+    "  pass\n"
+    " try:\n"
+    "  os.stat(n);s='left'\n"
+    " except OSError:\n"
+    "  s='gone'\n"
+    " if m in sys.modules:s='left'\n"
+    " s=s+' '+n;c=0\n"
+    " for v in s.encode():c=(c*31+v)&0xffffff\n"
+    " print(s);print('check',c)\n"
+    "_mpu_r(%s,%s)\n"
+    "del _mpu_r\n";
+
+/* Attempts at the removal before run --mpy gives up (exit 4). */
+#define REMOVE_TRIES 3
+
+/* The .mpy file target (path: its Python literal) and module mod gone from the
+ * board, and seen gone: MPU_OK, else MPU_ERR_PROTO naming the file. */
+static int mpy_remove(struct mpu_cmd *c, struct mpu_session *s, const char *target, const char *path,
+    const char *mod) {
+    char modlit[sizeof(MPY_STEM) * 4 + 64];
+    if (pystr(modlit, sizeof(modlit), mod)) {
+        return MPU_ERR_ARG;
+    }
+    size_t len = sizeof(MPY_REMOVE) + strlen(path) + strlen(modlit);
+    char *code = malloc(len), *want = malloc(strlen(target) + 8);
+    if (!code || !want) {
+        free(code);
+        free(want);
+        return MPU_ERR_MEM;
+    }
+    snprintf(code, len, MPY_REMOVE, path, modlit);
+    sprintf(want, "gone %s\n", target);
+    int r = MPU_ERR_PROTO;
+    for (int i = 0; i < REMOVE_TRIES; i++) {
+        if (!s->eng.in_raw && (r = mpu_engine_enter(&s->eng, 0)) != MPU_OK) {
+            if (r == MPU_ERR_LINK || r == MPU_ERR_INTR) {
+                break;
+            }
+            continue;
+        }
+        char *out = NULL;
+        int keep = quick(&s->eng);
+        r = mpu_xfer_run_capture(c, s, code, &out, NULL);
+        s->eng.o.run_ms = keep;
+        int ok = r == MPU_OK && info_checked(out) && !strncmp(out, want, strlen(want));
+        free(out);
+        if (ok) {
+            break;
+        }
+        if (r == MPU_ERR_LINK || r == MPU_ERR_INTR || r == MPU_ERR_MEM) {
+            break;
+        }
+        r = MPU_ERR_PROTO;
+        c->naks++;
+    }
+    if (r != MPU_OK && r != MPU_ERR_INTR) {
+        snprintf(c->detail, sizeof(c->detail), "the .mpy file %.400s may be left on the board: its removal was "
+            "not confirmed %d times (the next run --mpy removes it)", target, REMOVE_TRIES);
+        r = r == MPU_ERR_LINK ? r : MPU_ERR_PROTO;
+    }
+    free(code);
+    free(want);
+    return r;
+}
+
 static int mpy_via_file(struct mpu_cmd *c, struct mpu_session *s, const char *facts, const char *mod,
     const uint8_t *mpy, size_t len) {
     char cwd[400], sha[8], target[600], path[600 * 4 + 32];
@@ -592,7 +667,21 @@ static int mpy_via_file(struct mpu_cmd *c, struct mpu_session *s, const char *fa
         "  pass\n"
         " __import__('sys').modules.pop('%s',None)\n",
         mod, path, mod);
-    return mpu_engine_exec(&s->eng, (const uint8_t *)code, strlen(code));
+    r = mpu_engine_exec(&s->eng, (const uint8_t *)code, strlen(code));
+    /* The removal in the finally may have been damaged on the line: again, and
+     * checked, once the board is back at its prompt (not after a timeout or
+     * an interrupt: the program may still run). */
+    if (r == MPU_OK || r == MPU_ERR_EXCEPTION || r == MPU_ERR_PROTO) {
+        char keep[sizeof(c->detail)];
+        snprintf(keep, sizeof(keep), "%s", c->detail);
+        int d = mpy_remove(c, s, target, path, mod);
+        if (d == MPU_OK || r == MPU_ERR_PROTO) {
+            snprintf(c->detail, sizeof(c->detail), "%s", keep);
+        } else {
+            r = d;
+        }
+    }
+    return r;
 }
 
 int mpu_cmd_run_mpy(struct mpu_cmd *c, const char *path) {

@@ -3,16 +3,21 @@ what run --mpy relies on: mpyrun-relay.py MODE BOARD_LINK NEW_LINK.
 MODE facts: the board's facts come back with another .mpy version (mpy 5);
 check: their checksum line is lost; nosha: the board seems to lack
 hashlib.sha256 (the preparation's import of it fails); nompy: the facts'
-program is damaged on its way and asks for another attribute than _mpy.
+program is damaged on its way and asks for another attribute than _mpy;
+keep: the removal of the .mpy in the run's finally names another file;
+keepall: so does the checked removal that follows it.
 The facts are changed once the host has sent their program, only what may
 start a match is held back (20 ms at most): the protocol's bytes pass at once."""
 import os, re, select, sys, tty
 
 mode, board_link, new_link = sys.argv[1:4]
 # Host to board: what to change, and into what.
-UP = {"nosha": (b"from hashlib import sha256;", b"from hashlib import sha25X;"),
-      "nompy": (b"'_mpy'", b"'_mpX'")}
-if mode not in ("facts", "check", "nosha", "nompy"):
+FINALLY = (b"  __import__('os').remove(b'", b"  __import__('os').remove(b'Z")
+UP = {"nosha": [(b"from hashlib import sha256;", b"from hashlib import sha25X;")],
+      "nompy": [(b"'_mpy'", b"'_mpX'")],
+      "keep": [FINALLY],
+      "keepall": [FINALLY, (b"  os.remove(n)\n", b"  os.remove(n+'Z')\n")]}
+if mode not in ("facts", "check") and mode not in UP:
     sys.exit("mpyrun-relay.py: unknown mode %s" % mode)
 armed = [False]  # the facts' program went up, their answer is not changed yet
 
@@ -42,10 +47,10 @@ def up(b):
     if mode not in UP:
         armed[0] = armed[0] or b"_mpu_info(" in b
         return b, b""
-    a, z = UP[mode]
-    b = b.replace(a, z)
-    for k in range(min(len(b), len(a) - 1), 0, -1):
-        if a.startswith(b[-k:]):
+    for a, z in UP[mode]:
+        b = b.replace(a, z)
+    for k in range(min(len(b), max(len(a) for a, _ in UP[mode]) - 1), 0, -1):
+        if any(a.startswith(b[-k:]) for a, _ in UP[mode]):
             return b[:-k], b[-k:]
     return b, b""
 
