@@ -339,6 +339,17 @@ static void pyexec_blk_drain(size_t max_len) {
 
 #if PYEXEC_EXT_MPY
 
+// The loader's reader: a .mpy that ends before its module does is refused
+// (mp_raw_code_load takes the EOF for 0xff bytes, on which read_uint() never
+// ends: a board deaf to Ctrl-C).
+static mp_uint_t pyexec_mpy_readbyte(void *data) {
+    mp_uint_t c = pyexec_blk_readbyte(data);
+    if (c == MP_READER_EOF) {
+        mp_raise_msg(&mp_type_ValueError, MP_ERROR_TEXT("incompatible .mpy"));
+    }
+    return c;
+}
+
 // B.4: streamed .mpy.
 static int pyexec_ext_mpy(void) {
     byte r[5] = { 'R', MPU_PROTO_NEG_ACCEPTED };
@@ -352,7 +363,7 @@ static int pyexec_ext_mpy(void) {
     nlr_buf_t nlr;
     if (nlr_push(&nlr) == 0) {
         blk.buf = m_new(byte, MICROPY_PYEXEC_BLOCK_MAX + MPU_PROTO_BLK_TRAILER_LEN);
-        mp_reader_t reader = { &blk, pyexec_blk_readbyte, pyexec_blk_close };
+        mp_reader_t reader = { &blk, pyexec_mpy_readbyte, pyexec_blk_close };
         mp_compiled_module_t cm;
         cm.context = m_new_obj(mp_module_context_t);
         cm.context->module.globals = mp_globals_get();
