@@ -14,6 +14,9 @@ $(FUZZ_HOST_BIN): tests/fuzz-host/fuzz_engine.c $(FUZZ_HOST_SRCS) $(wildcard hos
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 		-Ihost/mpupload -Iproto -o $@.tmp tests/fuzz-host/fuzz_engine.c $(FUZZ_HOST_SRCS) && mv $@.tmp $@
 
+# `make fuzz` runs tests/fuzz-device's target as long after it (its corpus in
+# build/fuzz-device/corpus).
 .PHONY: fuzz
-fuzz: $(FUZZ_HOST_BIN) $(PYTHON_STAMP)
+fuzz: $(FUZZ_HOST_BIN) $(FUZZ_DEVICE_BIN) $(MPY_CROSS_BIN) $(PYTHON_STAMP)
 	$(Q)FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_CORPUS=$(B)/fuzz-host/corpus tests/fuzz-host/run.sh
+	$(Q)FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_CORPUS=$(B)/fuzz-device/corpus tests/fuzz-device/run.sh
