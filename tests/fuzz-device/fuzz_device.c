@@ -236,6 +236,22 @@ mp_uint_t mp_hal_stdout_tx_strn(const char *str, size_t len) {
     return len;
 }
 
+// readline's VT100 output (mpconfigport.h).
+void mp_hal_move_cursor_back(unsigned int pos) {
+    if (pos <= 4) {
+        mp_hal_stdout_tx_strn("\b\b\b\b", pos);
+    } else {
+        char cmd[16];
+        int n = snprintf(cmd, sizeof(cmd), "\x1b[%uD", pos);
+        mp_hal_stdout_tx_strn(cmd, n);
+    }
+}
+
+void mp_hal_erase_line_from_cursor(unsigned int n_chars_to_erase) {
+    (void)n_chars_to_erase;
+    mp_hal_stdout_tx_strn("\x1b[K", 3);
+}
+
 uintptr_t mp_hal_stdio_poll(uintptr_t poll_flags) {
     uintptr_t ret = 0;
     if ((poll_flags & MP_STREAM_POLL_RD) && fz_rx_ready()) {
