@@ -35,6 +35,7 @@ def host(*parts):
     # The input's bytes: FF in the data escaped, the pauses as they are.
     return b"".join(p.code if isinstance(p, Pause) else p.replace(b"\xff", b"\xff\xff") for p in parts)
 
+
 ESC = {"r": 13, "n": 10, "t": 9, "0": 0, "\\": 92, '"': 34}
 
 
@@ -66,10 +67,9 @@ def proto_strings():
         m = re.match(r"#define (MPU_PROTO_\w+) ((?:(?:MPU_PROTO_\w+|\"(?:[^\"\\]|\\.)*\")\s*)+)(//.*)?$", line.strip())
         if not m:
             continue
-        val = b""
-        for part in re.findall(r"MPU_PROTO_\w+|\"(?:[^\"\\]|\\.)*\"", m.group(2)):
-            val += defs[part] if part.startswith("MPU") else unquote(part[1:-1])
-        defs[m.group(1)] = val
+        parts = re.findall(r"MPU_PROTO_\w+|\"(?:[^\"\\]|\\.)*\"", m.group(2))
+        if all(p in defs for p in parts if p.startswith("MPU")):
+            defs[m.group(1)] = b"".join(defs[p] if p.startswith("MPU") else unquote(p[1:-1]) for p in parts)
     return defs
 
 
