@@ -589,7 +589,18 @@ int mpu_eng_follow(struct mpu_engine *e, int interrupted) {
         uint8_t buf[1024];
         /* The user's input goes to the program only once any feed is complete. */
         int running = phase < 2 && (!e->feed || e->fed >= e->feed->len);
-        int r = mpu_eng_rd(e, buf, sizeof(buf), deadline, running ? MPU_IO_RUNNING : 0);
+        /* The traceback's \x04 comes right after its text, and a traceback
+         * never ends in '>': a '>' there and then silence is the raw REPL
+         * prompt, after an end marker lost on the line. */
+        int64_t soon = mpu_eng_after(e, e->o.answer_ms);
+        int at_prompt = phase == 1 && e->nseen > 0 && e->seen[e->nseen - 1] == '>'
+            && (deadline < 0 || soon < deadline);
+        int r = mpu_eng_rd(e, buf, sizeof(buf), at_prompt ? soon : deadline, running ? MPU_IO_RUNNING : 0);
+        if (r == 0 && at_prompt) {
+            e->in_raw = 1;
+            return mpu_eng_fail(e, MPU_ERR_PROTO,
+                "the program's end marker was lost on the line (the board is back at its prompt)");
+        }
         if (r == MPU_ERR_INTR || (r == 0 && phase < 2 && !interrupted)) {
             if (interrupted) {
                 return mpu_eng_fail(e, MPU_ERR_INTR, "interrupted twice; the board may still be running");
