@@ -214,6 +214,27 @@ int xf_read(struct xf *x, uint8_t *b, size_t n, int64_t deadline) {
     return (int)k;
 }
 
+int xf_peek(struct xf *x, uint8_t *b, int64_t deadline) {
+    if (x->wire != XF_WIRE_BINARY) {
+        int r = xf_read(x, b, 1, deadline);
+        if (r == 1) {
+            x->in_pos--;
+        }
+        return r;
+    }
+    if (x->raw_pos == x->raw_len) {
+        int r = mpu_eng_rd(x->e, x->raw, sizeof(x->raw), deadline, 0);
+        if (r <= 0) {
+            return r;
+        }
+        x->wire_in += (size_t)r;
+        x->raw_pos = 0;
+        x->raw_len = (size_t)r;
+    }
+    *b = x->raw[x->raw_pos];
+    return 1;
+}
+
 int xf_read_n(struct xf *x, uint8_t *b, size_t n, int64_t deadline) {
     return read_all(x, xf_read, b, n, deadline);
 }
@@ -488,6 +509,7 @@ static int send_piece(struct xf *x, const enum mpu_stock_piece *p, size_t n, con
         return MPU_ERR_MEM;
     }
     int r = MPU_ERR_PROTO;
+    char last[200] = "";
     for (int tries = 0; tries < PIECE_TRIES; tries++) {
         char *o = NULL;
         if (!x->e->in_raw && (r = mpu_engine_enter(x->e, 0)) != MPU_OK) {
@@ -517,6 +539,13 @@ static int send_piece(struct xf *x, const enum mpu_stock_piece *p, size_t n, con
                 break;
             }
             r = MPU_ERR_PROTO;
+            /* The same error twice from a checked piece: stage 0 was damaged
+             * (define_stock sends it again). */
+            if (n && !strncmp(last, keep, sizeof(last) - 1)) {
+                free(o);
+                break;
+            }
+            snprintf(last, sizeof(last), "%.199s", keep);
         }
         if (r == MPU_OK) {
             if (out) {
@@ -583,7 +612,8 @@ static int define_once(struct xf *x, int put) {
         size_t n;
     } need[] = { { first, nf }, { &rb, 1 }, { &f, 1 }, { put ? &pu : &ge, 1 }, { put ? &pd : &gd, 1 } };
     for (size_t i = 0; i < sizeof(need) / sizeof(need[0]); i++) {
-        if (!(sess.pieces & 1u << need[i].p[0]) && (r = send_piece(x, need[i].p, need[i].n, NULL, NULL)) != MPU_OK) {
+        if (!(sess.pieces & 1u << need[i].p[0])
+            && (r = send_piece(x, need[i].p, need[i].n, "MPUK", NULL)) != MPU_OK) {
             return r;
         }
     }
@@ -591,10 +621,13 @@ static int define_once(struct xf *x, int put) {
 }
 
 /* define_once, and once more from stage 0 when a piece keeps failing: stage 0
- * is not checked, and a fault in it (in _mpu_x) fails every piece after it. */
+ * is not checked, and a fault in it (in _mpu_x) fails every piece after it, as
+ * a damaged paste would, or as a board that lacks something would (an
+ * ImportError, AttributeError, NameError or SyntaxError from _mpu_x). */
 static int define_stock(struct xf *x, int put) {
     int r = define_once(x, put);
-    if (r == MPU_ERR_PROTO || r == MPU_ERR_TIMEOUT) {
+    if (r == MPU_ERR_PROTO || r == MPU_ERR_TIMEOUT
+        || (r == MPU_ERR_SUPP && !strstr(x->c->detail, "MemoryError"))) {
         sess.defined = 0;
         x->e->in_raw = 0;
         r = define_once(x, put);
@@ -633,6 +666,59 @@ static int start_refused(struct xf *x, const uint8_t *head, size_t n) {
         r = xf_finish(x);
     }
     return r == MPU_OK ? MPU_ERR_PROTO : r;
+}
+
+/* Tries of the stock program's call before the transfer fails. */
+#define START_TRIES 3
+
+/* Call the stock program and read its start, R\x01 B K (into rec): MPU_OK, or
+ * MPU_ERR_PROTO for a start damaged on the line (a block size that is not one
+ * the program chooses, or a window other than the one asked for). */
+static int stock_call(struct xf *x, const char *call, uint8_t rec[5]) {
+    struct mpu_engine *e = x->e;
+    struct mpu_cmd *c = x->c;
+    /* Progress is the file's, not the call's. */
+    struct mpu_sink keep = e->sink;
+    e->sink.progress = NULL;
+    e->sink.mode = NULL;
+    e->no_follow = 1;
+    int r = mpu_engine_exec(e, (const uint8_t *)call, strlen(call));
+    e->no_follow = 0;
+    e->sink = keep;
+    if (r != MPU_OK) {
+        return r;
+    }
+    if (x->wire == XF_WIRE_BINARY) {
+        /* A traceback instead of the start (the program was lost: a reset?). */
+        r = raw_read_n(x, rec, 1, mpu_eng_after(e, e->o.answer_ms));
+        if (r == MPU_OK && rec[0] == 0x04) {
+            return xf_program_died(x);
+        }
+        if (r == MPU_OK) {
+            r = raw_read_n(x, rec + 1, 4, mpu_eng_after(e, e->o.answer_ms));
+        }
+    } else {
+        r = xf_read_n(x, rec, 5, mpu_eng_after(e, e->o.answer_ms));
+    }
+    if (r == MPU_OK && rec[0] == MPU_PROTO_BLK_CAN) {
+        return start_refused(x, rec + 1, 4);
+    }
+    if (r != MPU_OK || rec[0] != 'R' || rec[1] != 1) {
+        if (r == MPU_ERR_SUPP || r == MPU_ERR_LINK || r == MPU_ERR_INTR) {
+            return r;
+        }
+        snprintf(c->detail, sizeof(c->detail), "%s: the board's transfer program did not start; got \"%s\"", x->what,
+            mpu_eng_seen(e));
+        return MPU_ERR_PROTO;
+    }
+    /* su halves the block size asked for, down to 64 bytes. */
+    unsigned b = (unsigned)rec[2] | (unsigned)rec[3] << 8;
+    if (b > XF_STOCK_BLOCK || b < 64 || (b & (b - 1)) || rec[4] != MPU_PROTO_DEFAULT_BLOCKS_IN_FLIGHT) {
+        snprintf(c->detail, sizeof(c->detail), "%s: the board offers blocks of %u bytes, %u in flight", x->what, b,
+            rec[4]);
+        return MPU_ERR_PROTO;
+    }
+    return MPU_OK;
 }
 
 int xf_start(struct xf *x, struct mpu_cmd *c, struct mpu_session *s, const char *what) {
@@ -684,39 +770,28 @@ int xf_start(struct xf *x, struct mpu_cmd *c, struct mpu_session *s, const char 
     char call[64];
     snprintf(call, sizeof(call), "_mpu['f'](%d,%d,%d)\n", XF_STOCK_BLOCK, MPU_PROTO_DEFAULT_BLOCKS_IN_FLIGHT,
         MPU_PROTO_RX_TIMEOUT_MS);
-    /* Progress is the file's, not the call's. */
-    struct mpu_sink keep = e->sink;
-    e->sink.progress = NULL;
-    e->sink.mode = NULL;
-    e->no_follow = 1;
-    r = mpu_engine_exec(e, (const uint8_t *)call, strlen(call));
-    e->no_follow = 0;
-    e->sink = keep;
-    if (r != MPU_OK) {
-        return r;
-    }
-    if (x->wire == XF_WIRE_BINARY) {
-        /* A traceback instead of the start (the program was lost: a reset?). */
-        r = raw_read_n(x, rec, 1, mpu_eng_after(e, e->o.answer_ms));
-        if (r == MPU_OK && rec[0] == 0x04) {
-            return xf_program_died(x);
-        }
+    for (int tries = 0;; tries++) {
+        r = stock_call(x, call, rec);
         if (r == MPU_OK) {
-            r = raw_read_n(x, rec + 1, 4, mpu_eng_after(e, e->o.answer_ms));
+            break;
         }
-    } else {
-        r = xf_read_n(x, rec, 5, mpu_eng_after(e, e->o.answer_ms));
-    }
-    if (r == MPU_OK && rec[0] == MPU_PROTO_BLK_CAN) {
-        return start_refused(x, rec + 1, 4);
-    }
-    if (r != MPU_OK || rec[0] != 'R' || rec[1] != 1) {
-        if (r == MPU_ERR_SUPP || r == MPU_ERR_LINK || r == MPU_ERR_INTR) {
+        if (r != MPU_ERR_PROTO && r != MPU_ERR_TIMEOUT && r != MPU_ERR_EXCEPTION) {
             return r;
         }
-        snprintf(c->detail, sizeof(c->detail), "%s: the board's transfer program did not start; got \"%s\"", what,
-            mpu_eng_seen(e));
-        return MPU_ERR_PROTO;
+        /* The call or its start record damaged on the line (the call may raise,
+         * e.g. a KeyError for a name changed): the raw REPL's entry stops the
+         * program (a \x03 at a block start), then the call again. */
+        if (tries == START_TRIES - 1) {
+            return r;
+        }
+        c->naks++;
+        x->raw_pos = x->raw_len = 0;
+        x->in_pos = x->in_len = 0;
+        e->in_raw = 0;
+        int r2 = mpu_engine_enter(e, 0);
+        if (r2 != MPU_OK) {
+            return r2;
+        }
     }
 started:
     x->B = (unsigned)rec[2] | (unsigned)rec[3] << 8;

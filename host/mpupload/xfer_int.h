@@ -57,6 +57,9 @@ int xf_write(struct xf *x, const uint8_t *b, size_t n);
 /* Read up to n bytes before deadline: the count, 0 on timeout, or an error. */
 int xf_read(struct xf *x, uint8_t *b, size_t n, int64_t deadline);
 
+/* The next byte without reading it: 1, 0 on timeout, or an error. */
+int xf_peek(struct xf *x, uint8_t *b, int64_t deadline);
+
 /* Read exactly n bytes: MPU_OK, MPU_ERR_TIMEOUT or an error. */
 int xf_read_n(struct xf *x, uint8_t *b, size_t n, int64_t deadline);
 

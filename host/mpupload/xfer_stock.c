@@ -10,14 +10,15 @@
 
 /* Stage 0, the only unchecked paste: the dict the pieces share as their
  * globals; _mpu_x(s,c), which runs piece s only when c is the first 4 bytes of
- * its SHA-256; and the probe, which prints "MPUF" W F H (the wire, the free
+ * its SHA-256, and then prints "MPUK" (a paste damaged into a comment runs
+ * nothing and says nothing); and the probe, which prints "MPUF" W F H (the wire, the free
  * heap, and c: binascii.crc32, or n: none). */
 const char mpu_xfer_stock_stage0[] =
     "_mpu={}\n"
     "def _mpu_x(s,c):\n"
     " from hashlib import sha256\n"
     " if int.from_bytes(sha256(s).digest()[:4],'big')!=c:print('MPUX');return\n"
-    " import gc;gc.collect();exec(s,_mpu)\n"
+    " import gc;gc.collect();exec(s,_mpu);print('MPUK')\n"
     "exec(\"\"\"import sys,gc\n"
     "try:\n"
     " import binascii as A\n"

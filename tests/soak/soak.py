@@ -310,7 +310,8 @@ class Stream:
                "faults": int(rep.get("faults", 0)), "cut": cut, "power_cut": killed_board,
                "naks": naks, "mode": mode, "hang": hang, "faultline": " ".join(fargs)}
         if rc is None or rc != 0:
-            rec["stderr"] = err[-300:].decode(errors="replace")
+            # Each message's start (a long one quotes what the board sent).
+            rec["stderr"] = "\n".join(l[:200] for l in err.decode(errors="replace").split("\n"))[-600:]
         rec["badexit"] = not hang and rc not in DOCUMENTED_EXITS
         # Recovery: after every failed run, the board answers at once.
         rec["recovery"] = None
