@@ -487,6 +487,11 @@ void xf_free(struct xf *x) {
  * to compile, or its paste stalls) and is sent again. */
 #define PIECE_TRIES 6
 
+/* The longest the pieces may take, tries included: each try of a piece hit on
+ * the line may wait PIECE_MS, and a command must end in bounded time. */
+#define DEFINE_MS 25000
+static int64_t define_end;
+
 /* Run prog (stage 0 or a wrapped piece) with short timeouts; its output in *out. */
 static int run_piece(struct xf *x, const char *prog, char **out) {
     struct mpu_engine_opts keep = x->e->o;
@@ -512,6 +517,9 @@ static int send_piece(struct xf *x, const enum mpu_stock_piece *p, size_t n, con
     char last[200] = "";
     for (int tries = 0; tries < PIECE_TRIES; tries++) {
         char *o = NULL;
+        if (tries && mpu_now_ms() > define_end) {
+            break; /* r and c->detail: the last try's */
+        }
         if (!x->e->in_raw && (r = mpu_engine_enter(x->e, 0)) != MPU_OK) {
             if (r == MPU_ERR_LINK || r == MPU_ERR_INTR) {
                 break;
@@ -625,9 +633,10 @@ static int define_once(struct xf *x, int put) {
  * a damaged paste would, or as a board that lacks something would (an
  * ImportError, AttributeError, NameError or SyntaxError from _mpu_x). */
 static int define_stock(struct xf *x, int put) {
+    define_end = mpu_now_ms() + DEFINE_MS;
     int r = define_once(x, put);
-    if (r == MPU_ERR_PROTO || r == MPU_ERR_TIMEOUT
-        || (r == MPU_ERR_SUPP && !strstr(x->c->detail, "MemoryError"))) {
+    if (mpu_now_ms() < define_end && (r == MPU_ERR_PROTO || r == MPU_ERR_TIMEOUT
+        || (r == MPU_ERR_SUPP && !strstr(x->c->detail, "MemoryError")))) {
         sess.defined = 0;
         x->e->in_raw = 0;
         r = define_once(x, put);
@@ -781,7 +790,7 @@ int xf_start(struct xf *x, struct mpu_cmd *c, struct mpu_session *s, const char 
         /* The call or its start record damaged on the line (the call may raise,
          * e.g. a KeyError for a name changed): the raw REPL's entry stops the
          * program (a \x03 at a block start), then the call again. */
-        if (tries == START_TRIES - 1) {
+        if (tries == START_TRIES - 1 || mpu_now_ms() > define_end) {
             return r;
         }
         c->naks++;
