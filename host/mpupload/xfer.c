@@ -91,8 +91,9 @@ int mpu_cmd_put(struct mpu_cmd *c, const char *src, const char *dest) {
     struct mpu_session s;
     int r = mpu_cmd_start(c, &s, 0);
     if (r == MPU_OK) {
-        /* dest may be a directory: the board appends the local name. */
-        r = xf_put(c, &s, src, dest, basename(dup), 0);
+        /* dest may be a directory: the board appends the local name; missing
+         * parents are made. */
+        r = xf_put(c, &s, src, dest, basename(dup), MPU_XFER_PARENTS);
         if (r == MPU_OK || s.eng.in_raw) {
             int e = mpu_xfer_end(c, &s);
             r = r == MPU_OK ? e : r;

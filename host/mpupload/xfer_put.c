@@ -209,7 +209,13 @@ int xf_put(struct mpu_cmd *c, struct mpu_session *s, const char *src, const char
     }
     srtt = mpu_now_ms() - srtt; /* the request's round trip */
     if (r == MPU_OK) {
-        r = xf_read_n(&x, rec, sizeof(rec), xf_reply_deadline(&x));
+        /* Or a CAN: the board cannot write there (a parent missing or a file). */
+        r = xf_read_n(&x, rec, 1, xf_reply_deadline(&x));
+        if (r == MPU_OK && rec[0] == MPU_PROTO_BLK_CAN) {
+            r = xf_on_can(&x);
+        } else if (r == MPU_OK) {
+            r = xf_read_n(&x, rec + 1, sizeof(rec) - 1, xf_reply_deadline(&x));
+        }
         if (r == MPU_OK && rec[0] != MPU_PROTO_FILE_PUT) {
             snprintf(c->detail, sizeof(c->detail), "put: bad reply record: \"%s\"", mpu_eng_seen(x.e));
             r = MPU_ERR_PROTO;
