@@ -823,7 +823,16 @@ int mpu_xfer_end(struct mpu_cmd *c, struct mpu_session *s) {
     }
     sess.defined = 0;
     sess.pieces = 0;
-    return mpu_xfer_run_capture(c, s, "del _mpu,_mpu_x\n", NULL, NULL);
+    /* The transfers are done: a removal damaged on the line into an exception
+     * leaves two names on the board, which the next session defines again. */
+    char keep[sizeof(c->detail)];
+    snprintf(keep, sizeof(keep), "%s", c->detail);
+    int r = mpu_xfer_run_capture(c, s, "del _mpu,_mpu_x\n", NULL, NULL);
+    if (r == MPU_ERR_EXCEPTION) {
+        snprintf(c->detail, sizeof(c->detail), "%s", keep);
+        r = MPU_OK;
+    }
+    return r;
 }
 
 int xf_on_can(struct xf *x) {
