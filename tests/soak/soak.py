@@ -210,10 +210,13 @@ class Stream:
         again and again), and None, or None and what it said when it did not
         within RECOVERY_GIVEUP s (it is restarted on the same image then)."""
         t0 = time.monotonic()
+        self.attempts = []
         while True:
             rc, out, err, secs = self.clean(["exec", "print(1)"])
             if rc == 0 and out.replace(b"\r", b"") == b"1\n":
                 return time.monotonic() - t0, None
+            # Each failed attempt's time and message, for a slow recovery's record.
+            self.attempts.append("%.2f s: exit %s: %s" % (secs, rc, err.decode(errors="replace").strip()[-160:]))
             if time.monotonic() - t0 > RECOVERY_GIVEUP:
                 self.board.restart()
                 return None, "exit %s: %r %r" % (rc, out[-100:], err[-200:])
@@ -320,6 +323,8 @@ class Stream:
             r, dead = self.recover()
             rec["recovery"] = None if r is None else round(r, 3)
             rec["unrecovered"] = dead is not None
+            if self.attempts:
+                rec["attempts"] = self.attempts[:5]
             if dead:
                 rec["dead"] = dead
         # The target over the clean link: old or new, never anything else.
