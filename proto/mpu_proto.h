@@ -87,7 +87,8 @@
 #define MPU_PROTO_FILE_PUT_REPLY_LEN (37) // 'P', u32 kept, SHA-256 of the kept bytes
 #define MPU_PROTO_FILE_GET_REPLY_LEN (37) // 'G', u32 size, SHA-256 of the file
 #define MPU_PROTO_FILE_MAX_RETRIES (MPU_PROTO_BLK_MAX_RETRIES)
-#define MPU_PROTO_DEFAULT_FILE_BLOCK (1024)
+#define MPU_PROTO_DEFAULT_FILE_BLOCK (2048)
+#define MPU_PROTO_DEFAULT_FILE_BLOCKS_IN_FLIGHT (4)
 
 // CRC-32 of zlib and binascii.crc32.
 #define MPU_PROTO_CRC32_POLY (0xedb88320u) // reflected

@@ -21,6 +21,14 @@
 #define MICROPY_PYEXEC_FILE_BLOCK (MPU_PROTO_DEFAULT_FILE_BLOCK)
 #endif
 
+// Blocks of a file transfer in flight (B.5's K).  The device reads a block
+// as it arrives, so K costs no device memory (unlike B.1's K, whose blocks
+// must fit the RX buffer); more blocks queued on the host side keep the line
+// busy while either end is late to answer.
+#ifndef MICROPY_PYEXEC_FILE_BLOCKS_IN_FLIGHT
+#define MICROPY_PYEXEC_FILE_BLOCKS_IN_FLIGHT (MPU_PROTO_DEFAULT_FILE_BLOCKS_IN_FLIGHT)
+#endif
+
 // Bytes written between two flushes of TARGET.part during a put, so that what
 // a board reset or a cut line leaves behind can be resumed (0: never).
 #ifndef MICROPY_PYEXEC_FILE_SYNC
@@ -285,7 +293,7 @@ static void pyexec_file_get(pyexec_file_t *f, uint32_t offset) {
     bool seek = true;
     f->sending = true;
     while (base < count) {
-        while (next < count && next - base < MICROPY_PYEXEC_BLOCKS_IN_FLIGHT) {
+        while (next < count && next - base < MICROPY_PYEXEC_FILE_BLOCKS_IN_FLIGHT) {
             uint32_t at = offset + next * b;
             size_t n = 0;
             if (next + 1 < count) {
@@ -361,7 +369,7 @@ static bool pyexec_file_is_timeout(mp_obj_t exc) {
 static void pyexec_ext_file(void) {
     byte r[5] = { 'R', MPU_PROTO_NEG_ACCEPTED };
     pyexec_ext_u16(r + 2, MICROPY_PYEXEC_FILE_BLOCK);
-    r[4] = MICROPY_PYEXEC_BLOCKS_IN_FLIGHT;
+    r[4] = MICROPY_PYEXEC_FILE_BLOCKS_IN_FLIGHT;
     mp_hal_stdout_tx_strn((const char *)r, sizeof(r));
     mp_hal_set_interrupt_char(-1); // binary data: 0x03 is no interrupt
 

@@ -104,7 +104,7 @@ class Cases:
         h = self.h
         path = self.p("/a").encode()
         h.s.write(b"\x05F\x01")
-        assert h.read(5) == b"R\x01\x00\x04\x02"
+        assert h.read(5) == b"R\x01\x00\x08\x04"
         h.s.write(block("D", 0, b"P\x00\x02\x00\x00\x00" + path))
         assert h.read(39) == b"\x06\x00" + b"P\x00\x00\x00\x00" + 32 * b"\x00"
         h.s.write(block("D", 1, b"\x00\x00\x00\x00"))
@@ -130,10 +130,15 @@ class Cases:
         self.expect_can("EINVAL", self.h.get, self.p("/off.bin"), offset=5001)
 
     def case_corrupt(self):
-        # A damaged block: NAK, resync, sent again; the file is right.
-        d = data(9000)
+        # A damaged block: NAK, resync, sent again; the file is right. The
+        # file spans the same number of the board's blocks whatever its B.
+        self.h.put(b"x", self.p("/cor.bin"))
+        # Damaged blocks more than K apart: each is sent before the next NAK
+        # (one in the window behind a NAK is discarded unread).
+        d = data(9000 * self.h.B // 1024)
+        k = self.h.K
         n0 = self.h.naks_seen
-        self.roundtrip(self.p("/cor.bin"), d, corrupt=[0, 3, 9])
+        self.roundtrip(self.p("/cor.bin"), d, corrupt=[0, k + 1, 2 * k + 2])
         assert self.h.naks_seen - n0 == 3, self.h.naks_seen - n0
         # 16 NAKs in a row are tolerated, the 17th is a CAN
         self.roundtrip(self.p("/cor16.bin"), d, corrupt=[2] * 16)
@@ -191,7 +196,7 @@ class Cases:
         # keeps TARGET.part; a resumed put continues from its end.
         t = self.p("/res.bin")
         d = data(20000)
-        self.expect_can("ETIMEDOUT", self.h.put, d, t, stop_after=5)
+        self.expect_can("ETIMEDOUT", self.h.put, d, t, stop_after=5, block_size=1024)
         assert self.exists(t) is None
         kept = self.exists(t + ".part")
         assert kept == 5 * 1024, "kept %r" % kept

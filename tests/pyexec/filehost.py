@@ -129,6 +129,7 @@ class FileHost:
         if r != b"R\x01":
             raise ProtocolError("negotiation: %r" % (r + self.drain()))
         b, k = struct.unpack("<HB", self.read(3))
+        self.B, self.K = b, k
         return b, k
 
     def _can(self):
