@@ -476,7 +476,7 @@ void xf_free(struct xf *x) {
 
 /* The largest block the host asks the stock receiver for; it takes less when
  * its heap is short. */
-#define XF_STOCK_BLOCK 2048
+#define XF_STOCK_BLOCK 4096
 
 /* The longest a piece of the stock program may take: it only defines things,
  * so a byte of it lost on the line must not leave us waiting for an end that

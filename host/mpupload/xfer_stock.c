@@ -22,7 +22,7 @@ const char mpu_xfer_stock_stage0[] =
     "exec(\"\"\"import sys,gc\n"
     "try:\n"
     " import binascii as A\n"
-    "except ImportError:\n"
+    "except:\n"
     " A=0\n"
     "i=getattr(sys.stdin,'buffer',0);u=getattr(sys.stdout,'buffer',0)\n"
     "X='b' if i and u else '6' if hasattr(A,'a2b_base64') else 'h' if hasattr(A,'unhexlify') else 'p'\n"
@@ -87,13 +87,13 @@ static const char core_y[] =
     "from hashlib import sha256 as H\n"
     "try:\n"
     " from time import ticks_ms as M,ticks_diff as J\n"
-    "except ImportError:\n"
+    "except:\n"
     " M=0\n"
-    "R=b'\\xa5\\x5a\\xa5\\x5aSYNC';L=int.from_bytes;P=O=Q=G=m=0\n"
+    "R=b'\\xa5Z\\xa5ZSYNC';L=int.from_bytes;P=O=Q=G=m=0\n"
     "def y():\n"
     " s=b'';n=0;t=M and M()\n"
     " while s!=R:\n"
-    "  g(0,1);s=(s+bytes(m[0:1]))[-8:];n+=1\n"
+    "  g(0,1);s=(s+bytes(m[:1]))[-8:];n+=1\n"
     "  if n>20*B+99 or M and J(M(),t)>T:raise OSError('no resync')\n"
     "def su(b,t):\n"
     " global B,T,m,q,P\n"
@@ -101,11 +101,11 @@ static const char core_y[] =
     " while B>256 and 3*B>gc.mem_free()-2048:B//=2\n"
     " try:\n"
     "  import micropython as P;P.kbd_intr(-1)\n"
-    " except Exception:\n"
+    " except:\n"
     "  P=0\n"
     " try:\n"
     "  import select;q=select.poll();q.register(sys.stdin,select.POLLIN);q=q.poll\n"
-    " except Exception:\n"
+    " except:\n"
     "  q=0\n"
     " while 1:\n"
     "  try:\n"
@@ -126,7 +126,7 @@ static const char core_rb[] =
     "    g(1,5,200);l=m[3]|m[4]<<8\n"
     "    if m[1]==90:\n"
     "     g(5,8,200)\n"
-    "     if bytes(m[0:8])==R:continue\n"
+    "     if bytes(m[:8])==R:continue\n"
     "    elif l<=B:\n"
     "     g(5,9+l,200)\n"
     "     if m[1] in(68,69,88) and C(m[1:5+l])==L(m[5+l:9+l],'little'):\n"
@@ -159,14 +159,14 @@ static const char core_f[] =
     " try:\n"
     "  O and O.close()\n"
     "  Q and not(isinstance(e,OSError) and e.args[0]==110) and os.remove(Q)\n"
-    " except Exception:\n"
+    " except:\n"
     "  pass\n"
     " w(b'\\x18'+('%s: %s\\r\\n'%(type(e).__name__,e)).encode()+b'\\x04')\n"
     " try:\n"
     "  while q or not G:\n"
     "   g(0,1,100 if G else T)\n"
     "   if m[0] in(3,4):break\n"
-    " except Exception:\n"
+    " except:\n"
     "  pass\n";
 
 /* Put: TARGET.part, resumed when its prefix matches (pu), the data and the
@@ -177,7 +177,7 @@ static const char put_a[] =
     " if len(d)>1:\n"
     "  try:\n"
     "   if os.stat(d[0])[0]&0x4000:d[0]=d[0].rstrip('/')+'/'+d[1]\n"
-    "  except OSError:\n"
+    "  except:\n"
     "   pass\n"
     " d=d[0]\n"
     " if F&2:\n"
@@ -186,7 +186,7 @@ static const char put_a[] =
     "   s+='/'+e\n"
     "   try:\n"
     "    os.mkdir(s)\n"
-    "   except OSError:\n"
+    "   except:\n"
     "    pass\n"
     " p=Q=d+'.part';o=0;h=H();j=H()\n"
     " if F&1:\n"
@@ -195,9 +195,9 @@ static const char put_a[] =
     "   if o>n:o=0\n"
     "   O=open(p,'rb')\n"
     "   while k<o:\n"
-    "    r=O.readinto(m[0:min(B,o-k)]);h.update(m[0:r]);j.update(m[0:r]);k+=r\n"
+    "    r=O.readinto(m[:min(B,o-k)]);h.update(m[:r]);j.update(m[:r]);k+=r\n"
     "   O.close();O=0\n"
-    "  except OSError:\n"
+    "  except:\n"
     "   o=0\n"
     " w(b'P'+o.to_bytes(4,'little')+(h.digest() if o else bytes(32)));rb(1);k=L(m[5:9],'little')\n"
     " if k==0:\n"
@@ -221,7 +221,7 @@ static const char put_b[] =
     " if k!=n or l!=32 or j.digest()!=bytes(m[5:37]):raise ValueError('size or SHA-256 mismatch')\n"
     " try:\n"
     "  os.rename(p,d)\n"
-    " except OSError:\n"
+    " except:\n"
     "  os.remove(d);os.rename(p,d)\n"
     " Q=0;w(bytes((6,x&255)))\n";
 
@@ -311,9 +311,11 @@ char *mpu_xfer_stock_wrap(const enum mpu_stock_piece *p, size_t np, const char *
         memcpy(o, before, bn);
     }
     size_t k = bn + (size_t)sprintf(o + bn, "_mpu_x(b'''");
-    /* Newlines stay as they are inside the triple quotes: the literal is the text. */
+    /* Newlines stay as they are inside the triple quotes: the literal is the
+     * text. A quote is escaped only where it would end them: before another
+     * quote, or last. */
     for (size_t i = 0; i < n; i++) {
-        if (src[i] == '\\' || src[i] == '\'') {
+        if (src[i] == '\\' || (src[i] == '\'' && (i + 1 == n || src[i + 1] == '\''))) {
             o[k++] = '\\';
         }
         o[k++] = src[i];

@@ -9,7 +9,7 @@ import subprocess
 import sys
 
 LINE = 11520  # bytes/s of a 115200-baud 8N1 line
-WINDOW = 1024 * 2  # one B.5 window: blocks of B = 1024 bytes, K = 2 in flight
+WINDOW = 8192  # one B.5 window, B × K: 2048 × 4 on firmware/pyexec, 4096 × 2 on stock
 TOOLS = [("mpupload", "mpupload"), ("mpremote", "mpremote cp"), ("pyboard", "pyboard.py -f cp")]
 BOARDS = [("pyexec", "firmware/pyexec"), ("stock", "stock")]
 FILES = [("bin", "random binary"), ("py", ".py source")]
