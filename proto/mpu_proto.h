@@ -107,6 +107,7 @@
 #define MPU_PROTO_BREAK_LEN (18)
 #define MPU_PROTO_BREAK_AFTER_MS (250) // no banner this long after Ctrl-A: break
 #define MPU_PROTO_BREAK_GAP_MS (250) // then wait: longer than a device's gap in a block (200 ms)
+#define MPU_PROTO_BREAK_AGAIN_MS (400) // no banner this long after a later Ctrl-A: break again
 #define MPU_PROTO_BREAK_WITHIN_MS (2000) // breaks only this long after the first Ctrl-C
 #define MPU_PROTO_BREAK_MAX (3)
 

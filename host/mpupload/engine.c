@@ -238,7 +238,10 @@ static int enter_once(struct mpu_engine *e, int *breaks, int64_t break_end) {
     }
     int64_t deadline = mpu_eng_after(e, e->o.answer_ms);
     for (;;) {
-        int64_t soon = mpu_eng_after(e, MPU_PROTO_BREAK_AFTER_MS);
+        /* A board that took a break as block data was late to time out
+         * within its block: give it a longer silence before the next. */
+        int64_t soon = mpu_eng_after(e, *breaks < MPU_PROTO_BREAK_MAX ? MPU_PROTO_BREAK_AGAIN_MS
+                                                                       : MPU_PROTO_BREAK_AFTER_MS);
         if (e->o.no_break || *breaks <= 0 || soon + MPU_PROTO_BREAK_GAP_MS > break_end || soon >= deadline) {
             r = wait_banner(e, deadline);
             break;
