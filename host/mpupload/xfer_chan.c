@@ -475,8 +475,11 @@ void xf_free(struct xf *x) {
 }
 
 /* The largest block the host asks the stock receiver for; it takes less when
- * its heap is short. */
+ * its heap is short. A text wire's lines hold a block's bytes twice over (hex)
+ * plus their decoding, so it asks for less. */
 #define XF_STOCK_BLOCK 4096
+#define XF_STOCK_BLOCK_TEXT 2048
+#define STOCK_BLOCK(x) ((x)->wire == XF_WIRE_BINARY ? XF_STOCK_BLOCK : XF_STOCK_BLOCK_TEXT)
 
 /* The longest a piece of the stock program may take: it only defines things,
  * so a byte of it lost on the line must not leave us waiting for an end that
@@ -722,7 +725,7 @@ static int stock_call(struct xf *x, const char *call, uint8_t rec[5]) {
     }
     /* su halves the block size asked for, down to 64 bytes. */
     unsigned b = (unsigned)rec[2] | (unsigned)rec[3] << 8;
-    if (b > XF_STOCK_BLOCK || b < 64 || (b & (b - 1)) || rec[4] != MPU_PROTO_DEFAULT_BLOCKS_IN_FLIGHT) {
+    if (b > STOCK_BLOCK(x) || b < 64 || (b & (b - 1)) || rec[4] != MPU_PROTO_DEFAULT_BLOCKS_IN_FLIGHT) {
         snprintf(c->detail, sizeof(c->detail), "%s: the board offers blocks of %u bytes, %u in flight", x->what, b,
             rec[4]);
         return MPU_ERR_PROTO;
@@ -777,7 +780,7 @@ int xf_start(struct xf *x, struct mpu_cmd *c, struct mpu_session *s, const char 
     x->wire = sess.wire;
     c->mode = x->wire == XF_WIRE_BINARY ? "stock" : x->wire == XF_WIRE_BASE64 ? "stock-base64" : "stock-hex";
     char call[64];
-    snprintf(call, sizeof(call), "_mpu['f'](%d,%d,%d)\n", XF_STOCK_BLOCK, MPU_PROTO_DEFAULT_BLOCKS_IN_FLIGHT,
+    snprintf(call, sizeof(call), "_mpu['f'](%d,%d,%d)\n", STOCK_BLOCK(x), MPU_PROTO_DEFAULT_BLOCKS_IN_FLIGHT,
         MPU_PROTO_RX_TIMEOUT_MS);
     for (int tries = 0;; tries++) {
         r = stock_call(x, call, rec);
