@@ -327,9 +327,18 @@ class Stream:
                 rec["attempts"] = self.attempts[:5]
             if dead:
                 rec["dead"] = dead
-        # The target over the clean link: old or new, never anything else.
-        names = self.names()
-        now = self.target_state(names)
+        # The target over the clean link: old or new, never anything else. A
+        # board that does not answer it is restarted and asked once more
+        # (counted unrecovered, its message kept); a second silence ends the soak.
+        try:
+            names = self.names()
+            now = self.target_state(names)
+        except RuntimeError as e:
+            rec["unrecovered"] = True
+            rec["clean_fail"] = str(e)[-300:]
+            self.board.restart()
+            names = self.names()
+            now = self.target_state(names)
         if self.kind == "put":
             ok = now == new if rc == 0 else now in (self.old, new)
         else:
